@@ -25,8 +25,6 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically, creating parent directories."""
     with atomic_path(target) as tmp, tmp.open("wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def atomic_write_text(target: Path, text: str, encoding: str = "utf-8") -> None:
