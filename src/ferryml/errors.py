@@ -8,6 +8,7 @@ callers only ever catch ferryml's own classes::
 
     FerryError
     ├── ConfigError                 a project config cannot be read or does not validate
+    ├── InvalidInputError           a value given to ferryml's API breaks its rule
     ├── WorkspaceError              a workspace directory is missing, not empty, not writable
     ├── MissingDependencyError      an optional extra is not installed (says which to install)
     ├── ServiceUnavailableError     PostgreSQL, Redis, … does not answer
@@ -66,7 +67,7 @@ class ConfigIssue:
 
 
 class ConfigError(FerryError):
-    """A config cannot be read or does not validate. Carries every issue found, not only the first."""
+    """A config cannot be read or does not validate; carries every issue found, not the first."""
 
     http_status = 400
 
@@ -78,6 +79,12 @@ class ConfigError(FerryError):
         if self.issues:
             body += "\n" + "\n".join(f"  - {issue.render()}" for issue in self.issues)
         super().__init__(body, hint=hint)
+
+
+class InvalidInputError(FerryError):
+    """A value given to ferryml's Python or HTTP API breaks its rule (the message says which)."""
+
+    http_status = 400
 
 
 class WorkspaceError(FerryError):
@@ -135,6 +142,7 @@ __all__ = [
     "ConfigIssue",
     "DataError",
     "FerryError",
+    "InvalidInputError",
     "MissingDependencyError",
     "ServiceUnavailableError",
     "StorageError",

@@ -49,7 +49,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
-        os.replace(tmp, target)
+        tmp.replace(target)
         _fsync_dir(target.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -69,11 +69,11 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         yield tmp
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
+            target.replace(old)
+            tmp.replace(target)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, target)
+            tmp.replace(target)
         _fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,319 @@
+"""The ``ferry`` command: one thin command per stage, no logic of its own.
+
+Exit codes: 0 success; 1 a user error (a message without traceback, unless ``--debug``);
+2 a usage error (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ferryml import __version__
+from ferryml.config.loader import LoadedConfig, load_config
+from ferryml.errors import FerryError
+from ferryml.logs import LogFormat, configure_logging
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="ferry",
+    help=(
+        "ferryml carries a tabular model from raw data to a governed, monitored production "
+        "service.\n\n"
+        "[bold]Get started[/bold]\n\n"
+        "  ferry quickstart              the lifecycle on embedded defaults, no setup\n\n"
+        "  ferry init DIR                a workspace of your own, with a starter config\n\n"
+        "  ferry generate -c DIR/configs/ferry.yaml   synthetic data for it\n\n"
+        "Every command has --help with an example."
+    ),
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+config_app = typer.Typer(help="Inspect and check project configs.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and verify the project's audit trail.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Project config (YAML). Default: $FERRY_CONFIG, else the embedded fraud project.",
+        show_default=False,
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        help="Override a config key: --set data.synth.days=30 (repeatable; beats FERRY_… env).",
+        show_default=False,
+    ),
+]
+
+
+def _friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn a FerryError into a message and exit code 1 (the traceback only with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except FerryError as exc:
+            if _state["debug"]:
+                raise
+            # soft_wrap: long paths and key paths stay on one line, for copy and paste.
+            err.print("[bold red]error:[/bold red]", escape(exc.message), soft_wrap=True)
+            if exc.hint:
+                err.print("[yellow]hint:[/yellow]", escape(exc.hint), soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ferryml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option("--log-format", help="text or json (default: the config's logging.format)."),
+    ] = None,
+) -> None:
+    _state["debug"] = debug
+    if log_format is not None:
+        if log_format not in ("text", "json"):
+            raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
+        configure_logging("DEBUG" if debug else "INFO", _as_log_format(log_format))
+
+
+def _as_log_format(value: str) -> LogFormat:
+    return "json" if value == "json" else "text"
+
+
+def _load(config: Path | None, overrides: dict[str, Any], sets: list[str] | None) -> LoadedConfig:
+    # CLI flags beat --set only when both name one key; flags are applied last.
+    sets_and_flags = [*(sets or []), *(f"{k}={_yaml_scalar(v)}" for k, v in overrides.items())]
+    loaded = load_config(config, overrides=sets_and_flags)
+    logging_cfg = loaded.config.logging
+    configure_logging("DEBUG" if _state["debug"] else logging_cfg.level, logging_cfg.format)
+    return loaded
+
+
+def _yaml_scalar(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command()
+@_friendly_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in.")],
+    project: Annotated[
+        str | None,
+        typer.Option(
+            help="Project name (namespace of everything it creates). Default: DIR's name."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Use a non-empty directory, overwrite its config.")
+    ] = False,
+) -> None:
+    """Lay out a workspace (data/raw, data/processed, data/models, configs, reports) with a
+    starter config you can edit.
+
+    Example: [bold]ferry init my-fraud && ferry generate -c my-fraud/configs/ferry.yaml[/bold]
+    """
+    from ferryml.pipeline import ProjectContext, current_actor
+    from ferryml.workspace import write_starter_config
+
+    name = project or _default_project_name(directory)
+    config_path = write_starter_config(directory, name, force=force)
+    context = ProjectContext.open(_load(config_path, {}, None))
+    context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
+    out.print(
+        f"[green]✓[/green] workspace for project [bold]{name}[/bold] in {context.workspace.root}"
+    )
+    out.print(f"  config: {config_path}")
+    out.print(f"  next:   ferry generate --config {config_path}")
+
+
+def _default_project_name(directory: Path) -> str:
+    name = directory.resolve().name.lower().replace(" ", "-")
+    return name if name[:1].isalpha() else f"p-{name}"
+
+
+@app.command()
+@_friendly_errors
+def generate(
+    config: ConfigOption = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output directory. Default: <paths.raw>/synth in the workspace."
+        ),
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="Days to generate (data.synth.days).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (data.synth.seed).")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Generate synthetic card transactions (customers, cards, merchants, fraud patterns and
+    the drift scenarios switched on in data.synth.scenarios) as day-partitioned Parquet plus a
+    JSON manifest.
+
+    Example: [bold]ferry generate --days 14 --seed 7[/bold]
+    """
+    from ferryml.pipeline import ProjectContext, generate_data
+
+    flags = {
+        k: v for k, v in {"data.synth.days": days, "data.synth.seed": seed}.items() if v is not None
+    }
+    context = ProjectContext.open(_load(config, flags, set_))
+    with _progress_bar("generating days") as progress:
+        manifest = generate_data(context, out_dir, progress)
+    _print_manifest(manifest)
+
+
+@app.command()
+@_friendly_errors
+def quickstart(
+    workspace: Annotated[
+        Path, typer.Option(help="Workspace directory (created with a starter config if absent).")
+    ] = Path("ferry-quickstart"),
+    set_: SetOption = None,
+) -> None:
+    """Run the lifecycle on embedded defaults: no services, no setup.
+
+    Today it creates a workspace, generates the reference fraud data with its drift
+    scenarios and records every step on the audit trail. Later stages join as they land;
+    it never reports a stage that did not run.
+    """
+    from ferryml.pipeline import ProjectContext, current_actor, generate_data
+    from ferryml.workspace import CONFIG_RELATIVE_PATH, write_starter_config
+
+    config_path = workspace / CONFIG_RELATIVE_PATH
+    created = not config_path.exists()
+    if created:
+        write_starter_config(workspace, "fraud", force=True)
+    context = ProjectContext.open(_load(config_path, {}, set_))
+    if created:
+        context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
+    out.rule("[bold]ferryml quickstart")
+    out.print(f"workspace: {context.workspace.root} ({'created' if created else 'reused'})")
+    with _progress_bar("1/1 generate data") as progress:
+        manifest = generate_data(context, None, progress)
+    _print_manifest(manifest)
+    verified = context.audit.verify()
+    out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
+    out.print(
+        "Stages that ran: generate. Validation, features, training, gates, serving and "
+        "monitoring are not built yet; quickstart will run them as they land."
+    )
+
+
+@config_app.command("show")
+@_friendly_errors
+def config_show(config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Print the merged config (defaults < YAML < FERRY_… environment < --set) as YAML."""
+    loaded = _load(config, {}, set_)
+    out.print(f"# source: {loaded.source}", highlight=False)
+    data = loaded.config.model_dump(mode="json", by_alias=True)
+    out.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+
+
+@config_app.command("validate")
+@_friendly_errors
+def config_validate(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
+    """Check a config file; list every problem with its file, line and key."""
+    loaded = _load(file, {}, None)
+    out.print(f"[green]✓[/green] {loaded.source} is valid (project {loaded.config.project.name})")
+
+
+@audit_app.command("log")
+@_friendly_errors
+def audit_log(
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 20,
+) -> None:
+    """Show the most recent audit entries of the project."""
+    from ferryml.pipeline import ProjectContext
+
+    context = ProjectContext.open(_load(config, {}, None))
+    table = Table("seq", "time (UTC)", "actor", "action", "object", title="audit trail")
+    for entry in context.audit.entries()[-limit:]:
+        table.add_row(str(entry.seq), entry.ts.isoformat(), entry.actor, entry.action, entry.object)
+    out.print(table)
+
+
+@audit_app.command("verify")
+@_friendly_errors
+def audit_verify(config: ConfigOption = None) -> None:
+    """Recompute the audit trail's hash chain; exit 1 naming the first entry that was edited."""
+    from ferryml.pipeline import ProjectContext
+
+    context = ProjectContext.open(_load(config, {}, None))
+    count = context.audit.verify()
+    out.print(f"[green]✓[/green] {count} audit entries verified; the hash chain is intact")
+
+
+def _print_manifest(manifest: Any) -> None:
+    table = Table(title="generated data", show_header=True)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in manifest.rows.items():
+        table.add_row(name, f"{rows:,}")
+    out.print(table)
+    out.print(f"fraud rate: {manifest.fraud_rate:.3%}")
+    scenarios = ", ".join(manifest.active_scenarios) or "none"
+    out.print(f"active scenarios: {scenarios}")
+    out.print(f"written to: {manifest.out_dir} (manifest.json lists every file with its sha256)")
+
+
+def main() -> None:
+    """Entry point of the ``ferry`` console script."""
+    app()

@@ -1,0 +1,314 @@
+"""Load a project config from its sources, in a fixed and tested order of precedence::
+
+    model defaults  <  YAML file  <  environment (FERRY_…)  <  CLI flags
+
+Environment variables name a key path with ``__`` between levels, e.g.
+``FERRY_STORAGE__DATABASE_URL=postgresql://…`` or ``FERRY_DATA__SYNTH__SEED=7``; their values
+are read as YAML scalars, so ``7`` is a number and ``[a, b]`` a list. CLI overrides are
+``key.path=value`` strings (``--set data.synth.days=30``) or a mapping of dotted keys.
+
+Every value remembers where it came from, so a validation error names the file and line, the
+environment variable, or the flag that supplied the bad value — and lists every issue at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from ferryml.config.project import ProjectConfig
+from ferryml.config.yaml_source import KeyPath, Position, read_yaml_mapping
+from ferryml.errors import ConfigError, ConfigIssue
+
+ENV_PREFIX = "FERRY_"
+ENV_NESTING = "__"
+CONFIG_PATH_ENV = "FERRY_CONFIG"
+"""Names a config file when ``--config`` is not given. It is not itself a config key."""
+
+EMBEDDED_CONFIG = "fraud.yaml"
+"""The reference project shipped inside the package: what runs when no config is named."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one value came from."""
+
+    source: str
+    position: Position | None = None
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from.
+
+    ``base_dir`` is the directory relative paths in the config are resolved against: the config
+    file's directory, or the current directory for the embedded default.
+    """
+
+    config: ProjectConfig
+    source: str
+    base_dir: Path
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    cwd: Path | None = None,
+) -> LoadedConfig:
+    """Read, merge and validate a project config.
+
+    ``path`` None means ``$FERRY_CONFIG`` if set, else the embedded reference project.
+    ``environ`` defaults to ``os.environ``; pass a dict in tests.
+    """
+    env = dict(os.environ if environ is None else environ)
+    cwd = Path.cwd() if cwd is None else cwd
+    if path is None and env.get(CONFIG_PATH_ENV):
+        path = Path(env[CONFIG_PATH_ENV])
+
+    merged: dict[str, Any] = {}
+    origins: dict[KeyPath, Origin] = {}
+    if path is None:
+        source = f"<embedded {EMBEDDED_CONFIG}>"
+        base_dir = cwd
+        data, positions = _read_embedded()
+    else:
+        path = path if path.is_absolute() else cwd / path
+        source = str(path)
+        base_dir = path.parent
+        data, positions = read_yaml_mapping(path)
+    _merge(merged, origins, data, (), lambda kp: Origin(source, positions.get(kp)))
+
+    for name, key_path, value in _environment_entries(env):
+        _merge_one(merged, origins, key_path, value, Origin(f"environment variable {name}"))
+
+    for key_path, value, flag in _override_entries(overrides):
+        _merge_one(merged, origins, key_path, value, Origin(flag))
+
+    try:
+        config = ProjectConfig.model_validate(merged)
+    except ValidationError as exc:
+        issues = [_issue_from(error, origins, source) for error in exc.errors()]
+        raise ConfigError(
+            f"config does not validate ({len(issues)} issue{'s' if len(issues) != 1 else ''})",
+            issues=issues,
+            hint="fix the keys listed above; `ferry config show` prints the merged config",
+        ) from exc
+    return LoadedConfig(config=config, source=source, base_dir=base_dir)
+
+
+def embedded_config_text() -> str:
+    """The text of the reference project config shipped inside the package."""
+    return resources.files("ferryml.resources").joinpath(EMBEDDED_CONFIG).read_text("utf-8")
+
+
+def _read_embedded() -> tuple[dict[str, Any], dict[KeyPath, Position]]:
+    with resources.as_file(resources.files("ferryml.resources").joinpath(EMBEDDED_CONFIG)) as p:
+        return read_yaml_mapping(p)
+
+
+def _environment_entries(env: Mapping[str, str]) -> list[tuple[str, KeyPath, Any]]:
+    entries: list[tuple[str, KeyPath, Any]] = []
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or ENV_NESTING not in name:
+            continue  # FERRY_CONFIG, FERRY_DEBUG … are switches, not config keys
+        parts = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
+        if any(not part for part in parts):
+            raise ConfigError(
+                f"environment variable {name} has an empty key part",
+                hint="separate levels with exactly two underscores: FERRY_SECTION__KEY",
+            )
+        entries.append((name, tuple(parts), _parse_scalar(env[name], name)))
+    return entries
+
+
+def _override_entries(
+    overrides: Mapping[str, Any] | Iterable[str],
+) -> list[tuple[KeyPath, Any, str]]:
+    if isinstance(overrides, Mapping):
+        return [(tuple(k.split(".")), v, f"override {k}") for k, v in overrides.items()]
+    entries: list[tuple[KeyPath, Any, str]] = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or any(not p for p in key.strip().split(".")):
+            raise ConfigError(
+                f"--set expects KEY.PATH=VALUE, got {item!r}",
+                hint="for example: --set data.synth.days=30",
+            )
+        key = key.strip()
+        entries.append((tuple(key.split(".")), _parse_scalar(raw, f"--set {key}"), f"--set {key}"))
+    return entries
+
+
+def _parse_scalar(raw: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{where}: value {raw!r} is not valid YAML",
+            hint="quote strings with special characters",
+        ) from exc
+
+
+def _merge(
+    target: dict[str, Any],
+    origins: dict[KeyPath, Origin],
+    data: Mapping[str, Any],
+    prefix: KeyPath,
+    origin_of: Any,
+) -> None:
+    for key, value in data.items():
+        key_path = (*prefix, key)
+        if isinstance(value, Mapping):
+            child = target.get(key)
+            if not isinstance(child, dict):
+                child = target[key] = {}
+            origins[key_path] = origin_of(key_path)
+            _merge(child, origins, value, key_path, origin_of)
+        else:
+            target[key] = value
+            origins[key_path] = origin_of(key_path)
+            _record_sequence(origins, key_path, value, origin_of)
+
+
+def _record_sequence(
+    origins: dict[KeyPath, Origin], key_path: KeyPath, value: Any, origin_of: Any
+) -> None:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            origins[(*key_path, index)] = origin_of((*key_path, index))
+            if isinstance(item, Mapping):
+                _merge({}, origins, item, (*key_path, index), origin_of)
+
+
+def _merge_one(
+    target: dict[str, Any],
+    origins: dict[KeyPath, Origin],
+    key_path: KeyPath,
+    value: Any,
+    origin: Origin,
+) -> None:
+    node = target
+    for depth, key in enumerate(key_path[:-1]):
+        child = node.get(str(key))
+        if not isinstance(child, dict):
+            child = node[str(key)] = {}
+            origins[key_path[: depth + 1]] = origin
+        node = child
+    last = str(key_path[-1])
+    if isinstance(value, Mapping):
+        existing = node.get(last)
+        child = existing if isinstance(existing, dict) else {}
+        node[last] = child
+        origins[key_path] = origin
+        _merge(child, origins, value, key_path, lambda _kp: origin)
+    else:
+        node[last] = value
+        origins[key_path] = origin
+        _record_sequence(origins, key_path, value, lambda _kp: origin)
+
+
+def _issue_from(
+    error: Mapping[str, Any], origins: Mapping[KeyPath, Origin], default_source: str
+) -> ConfigIssue:
+    loc: KeyPath = tuple(error["loc"])
+    origin = None
+    for cut in range(len(loc), -1, -1):
+        origin = origins.get(loc[:cut])
+        if origin is not None:
+            break
+    origin = origin or Origin(default_source)
+    key_path = ".".join(str(part) for part in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        expected = _known_keys_message(loc)
+        found = f"unknown key {str(loc[-1])!r}"
+    elif kind == "missing":
+        expected = "this key to be set"
+        found = "nothing"
+    elif kind == "value_error" and isinstance(error.get("input"), Mapping):
+        # A rule across several keys of one section: the message names them and what to do.
+        expected = "consistent values"
+        found = str(error["msg"]).removeprefix("Value error, ")
+    else:
+        expected = _lower_first(str(error["msg"]).removeprefix("Value error, "))
+        found = _describe(error.get("input"))
+    position = origin.position
+    return ConfigIssue(
+        source=origin.source,
+        key_path=key_path,
+        expected=expected,
+        found=found,
+        line=position.line if position else None,
+        column=position.column if position else None,
+    )
+
+
+def _known_keys_message(loc: KeyPath) -> str:
+    known = _field_names_at(ProjectConfig, loc[:-1])
+    if not known:
+        return "no keys here yet (this section fills in as its stage lands)"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"one of {', '.join(sorted(known))}{hint}"
+
+
+def _field_names_at(model: type[BaseModel], loc: KeyPath) -> list[str]:
+    """Names of the fields of the model reached by following ``loc`` from ``model``.
+
+    List indexes and mapping keys in ``loc`` step into the item type of ``list[...]`` and
+    ``dict[str, ...]`` annotations.
+    """
+    current: Any = model
+    for part in loc:
+        current = _strip_optional(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = _fields_by_key(current).get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) in (list, tuple, dict, Mapping, Sequence):
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    current = _strip_optional(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(_fields_by_key(current))
+    return []
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the key YAML uses for them (the alias where there is one)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def _strip_optional(annotation: Any) -> Any:
+    """``Model | None`` → ``Model``; other annotations unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

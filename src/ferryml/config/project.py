@@ -1,0 +1,114 @@
+"""The project config: one model per section, every section strict (unknown keys are errors).
+
+Sections for stages that have not landed yet (features, training, gates, serving, monitoring,
+governance) exist and accept no keys: a value written there would otherwise be silently
+ignored. Each fills in as its stage lands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ferryml.config.base import StrictModel
+from ferryml.config.schema import SchemaConfig
+from ferryml.data.synth.config import SynthConfig
+from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
+
+
+class ProjectMeta(StrictModel):
+    """Who the project is. Its name namespaces everything it creates."""
+
+    name: str = Field(
+        pattern=PROJECT_NAME_PATTERN,
+        description=(
+            "Namespace of everything the project creates (DB rows, experiments, models, keys): "
+            f"{PROJECT_NAME_RULE}."
+        ),
+    )
+    description: str = Field(default="", description="One line on what the project predicts.")
+    owners: list[str] = Field(default_factory=list, description="Who answers for the project.")
+
+
+class PathsConfig(StrictModel):
+    """Where files go. ``root`` is relative to the config file; the others to ``root``."""
+
+    root: Path = Field(default=Path(), description="Workspace root.")
+    raw: Path = Field(default=Path("data/raw"), description="Raw data as it arrived.")
+    processed: Path = Field(default=Path("data/processed"), description="Validated data.")
+    models: Path = Field(default=Path("data/models"), description="Model artifacts.")
+    reports: Path = Field(default=Path("reports"), description="HTML and Markdown reports.")
+
+
+class StorageConfig(StrictModel):
+    """Backing services. Embedded defaults need no setup."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="Platform DB URL; unset: a SQLite file `ferryml.db` in the workspace root.",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Redis for the online store and routing."
+    )
+
+
+class LoggingConfig(StrictModel):
+    """How ferryml logs."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = Field(
+        default="text", description="`json` writes one JSON object per line, for log shippers."
+    )
+
+
+class DataConfig(StrictModel):
+    """Data sources. Today: the synthetic generator."""
+
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+
+
+class _PendingSection(StrictModel):
+    """A section whose stage has not landed yet: it takes no keys."""
+
+
+class FeaturesConfig(_PendingSection):
+    """Feature definitions and the feature store (lands with the feature-store issue)."""
+
+
+class TrainingConfig(_PendingSection):
+    """Trainers, splits, thresholds (lands with the training issue)."""
+
+
+class GatesConfig(_PendingSection):
+    """Quality gates (lands with the gates issue)."""
+
+
+class ServingConfig(_PendingSection):
+    """Real-time serving and releases (lands with the serving issue)."""
+
+
+class MonitoringConfig(_PendingSection):
+    """Drift, performance, alerts (lands with the monitoring issue)."""
+
+
+class GovernanceConfig(_PendingSection):
+    """Model cards, GDPR, policy (lands with the governance issue)."""
+
+
+class ProjectConfig(StrictModel):
+    """A whole project: what `ferry --config FILE` reads."""
+
+    project: ProjectMeta
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    schema_: SchemaConfig = Field(default_factory=SchemaConfig, alias="schema")
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)

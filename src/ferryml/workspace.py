@@ -1,0 +1,113 @@
+"""A workspace: the directory tree a project works in, with every path taken from its config.
+
+The layout follows the course's project structure::
+
+    DIR/
+      configs/ferry.yaml     the project config (``ferry init`` writes a starter one)
+      data/raw/              data as it arrived
+      data/processed/        validated, versioned data
+      data/models/           model artifacts
+      reports/               HTML and Markdown reports
+      ferryml.db             the platform DB (SQLite) unless storage.database_url says otherwise
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferryml.config.loader import LoadedConfig, embedded_config_text
+from ferryml.errors import WorkspaceError
+from ferryml.names import validate_project_name
+from ferryml.storage.atomic import atomic_write_text
+
+CONFIG_RELATIVE_PATH = Path("configs/ferry.yaml")
+DATABASE_FILE = "ferryml.db"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Absolute paths and service URLs of one project, resolved from its config."""
+
+    project: str
+    root: Path
+    raw: Path
+    processed: Path
+    models: Path
+    reports: Path
+    database_url: str
+    redis_url: str
+
+    @classmethod
+    def from_config(cls, loaded: LoadedConfig) -> Workspace:
+        config = loaded.config
+        root = (loaded.base_dir / config.paths.root).resolve()
+        database_url = config.storage.database_url or f"sqlite:///{root / DATABASE_FILE}"
+        return cls(
+            project=config.project.name,
+            root=root,
+            raw=root / config.paths.raw,
+            processed=root / config.paths.processed,
+            models=root / config.paths.models,
+            reports=root / config.paths.reports,
+            database_url=database_url,
+            redis_url=config.storage.redis_url,
+        )
+
+    @property
+    def data_dirs(self) -> tuple[Path, ...]:
+        return (self.raw, self.processed, self.models, self.reports)
+
+    def create_layout(self) -> None:
+        """Create every directory of the workspace (existing ones are kept)."""
+        for directory in self.data_dirs:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(
+                    f"cannot create workspace directory {directory}: {exc.strerror}",
+                    hint="choose a directory you can write to, or fix its permissions",
+                ) from exc
+
+
+def write_starter_config(directory: Path, project: str, *, force: bool = False) -> Path:
+    """Write ``DIR/configs/ferry.yaml``: the reference project, renamed to ``project``.
+
+    Refuses a directory that already holds files unless ``force``; never overwrites a config
+    without ``force`` either.
+    """
+    validate_project_name(project)
+    directory = directory.resolve()
+    if directory.exists() and not directory.is_dir():
+        raise WorkspaceError(
+            f"{directory} exists and is not a directory", hint="choose another path for ferry init"
+        )
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise WorkspaceError(
+            f"{directory} is not empty",
+            hint="choose an empty or new directory, or pass --force to add a workspace to it",
+        )
+    target = directory / CONFIG_RELATIVE_PATH
+    if target.exists() and not force:
+        raise WorkspaceError(f"{target} already exists", hint="pass --force to overwrite it")
+    text = starter_config_text(project)
+    try:
+        atomic_write_text(target, text)
+    except OSError as exc:
+        raise WorkspaceError(
+            f"cannot write {target}: {exc.strerror}", hint="check the directory's permissions"
+        ) from exc
+    return target
+
+
+def starter_config_text(project: str) -> str:
+    """The embedded reference config, renamed to ``project``, its root set to the workspace."""
+    text = embedded_config_text()
+    text, named = re.subn(r"(?m)^(  name: ).*$", rf"\g<1>{project}", text, count=1)
+    text, rooted = re.subn(
+        r"(?m)^(  root: ).*$", r"\g<1>..  # the workspace: configs/..", text, count=1
+    )
+    if not (named and rooted):  # the embedded file lost its `project.name` or `paths.root` line
+        raise WorkspaceError("the embedded starter config is malformed; reinstall ferryml")
+    return text

@@ -1,0 +1,113 @@
+"""Shared fixtures for tests that use real services: PostgreSQL, Redis, a migrated SQLite file.
+
+Service fixtures connect to the services on this machine (127.0.0.1:5432 as ``postgres``,
+127.0.0.1:6379). When one does not answer, its tests are skipped with a loud reason locally,
+and **fail** when ``CI`` is ``true``/``1``: CI must never pass by silently skipping them.
+
+- ``postgres_url``: a fresh database ``ferryml_test_<random>`` for the session, dropped at the end.
+- ``redis_client`` / ``redis_project``: a client, and per-test project names under a session
+  prefix whose keys are deleted at the end.
+- ``sqlite_engine``: a migrated SQLite platform DB in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import Engine
+
+from ferryml.storage.db import make_engine, upgrade
+
+POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER = "127.0.0.1", 5432, "postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+POSTGRES_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+REDIS_START = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''"
+
+RUN_ID = secrets.token_hex(4)
+"""Tags this session's databases and keys, so parallel sessions never touch each other's."""
+
+
+def _service_missing(service: str, error: BaseException, start: str) -> NoReturn:
+    detail = " ".join(str(error).split())  # driver messages span lines; keep the reason on one
+    reason = f"!!! {service} is not reachable: {detail} — start it with `{start}` !!! (NOT run)"
+    if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
+        pytest.fail(f"CI={os.environ['CI']}: service tests must run. {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        host=POSTGRES_HOST,
+        port=POSTGRES_PORT,
+        user=POSTGRES_USER,
+        dbname="postgres",
+        autocommit=True,  # CREATE / DROP DATABASE cannot run inside a transaction
+        connect_timeout=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this session; dropped (FORCE) at the end."""
+    name = f"ferryml_test_{RUN_ID}"
+    try:
+        with _postgres_admin() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        _service_missing(f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}", exc, POSTGRES_START)
+    try:
+        yield f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis]:
+    """A client of the local Redis; every ``ferryml:t<RUN_ID>…`` key is deleted at the end."""
+    client = redis.Redis.from_url(
+        REDIS_URL, socket_connect_timeout=2, socket_timeout=5, retry=Retry(NoBackoff(), 1)
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        _service_missing("Redis at 127.0.0.1:6379", exc, REDIS_START)
+    try:
+        yield client
+    finally:
+        stale = list(client.scan_iter(match=f"ferryml:t{RUN_ID}*", count=500))
+        if stale:
+            client.unlink(*stale)
+        client.close()
+
+
+_project_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def redis_project(redis_client: redis.Redis) -> str:
+    """A project name no other test or session uses: ``t<RUN_ID>-<n>``."""
+    return f"t{RUN_ID}-{next(_project_numbers)}"
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite platform DB in ``tmp_path``."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ferryml.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()

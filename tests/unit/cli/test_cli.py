@@ -1,0 +1,158 @@
+"""The `ferry` command through Typer's CliRunner: exit codes, located errors, real work."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ferryml import __version__
+from ferryml.cli import app
+from ferryml.errors import ConfigError
+
+runner = CliRunner()
+# Three days inside the reference config's holiday season, so its scenarios stay in the period.
+SMALL_PERIOD = ("--set", "data.synth.start=2025-12-10", "--set", "data.synth.days=3")
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_version() -> None:
+    code, output = invoke("--version")
+    assert code == 0
+    assert __version__ in output
+
+
+def test_help_teaches_the_first_steps() -> None:
+    code, output = invoke("--help")
+    assert code == 0
+    text = " ".join(output.split())  # rich wraps to the terminal's width
+    assert "ferry quickstart" in text
+    assert "ferry init DIR" in text
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    code, _ = invoke("no-such-command")
+    assert code == 2
+
+
+def test_config_error_exits_1_with_location_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("project:\n  name: demo\nlogging:\n  levle: INFO\n")
+    code, output = invoke("config", "validate", str(path))
+    assert code == 1
+    assert f"{path}:4:3: logging.levle" in output
+    assert "did you mean 'level'" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("project: [unclosed\n", "not valid YAML"),
+        ("project:\n  name: 12\n", "project.name"),
+    ],
+)
+def test_malformed_and_mistyped_configs_exit_1(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    code, output = invoke("config", "validate", str(path))
+    assert code == 1
+    assert message in output
+
+
+def test_missing_config_file_exits_1(tmp_path: Path) -> None:
+    code, output = invoke("config", "validate", str(tmp_path / "absent.yaml"))
+    assert code == 1
+    assert "config file not found" in output
+
+
+def test_debug_shows_the_exception(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--debug", "config", "validate", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ConfigError)
+
+
+def test_config_show_applies_environment_then_set(tmp_path: Path) -> None:
+    env = {"FERRY_LOGGING__LEVEL": "ERROR", "FERRY_LOGGING__FORMAT": "json"}
+    code, output = invoke("config", "show", "--set", "logging.level=WARNING", env=env)
+    assert code == 0, output
+    assert "level: WARNING" in output
+    assert "format: json" in output
+
+
+def test_init_lays_out_the_workspace(tmp_path: Path) -> None:
+    target = tmp_path / "my-fraud"
+    code, output = invoke("init", str(target))
+    assert code == 0, output
+    for sub in ("configs/ferry.yaml", "data/raw", "data/processed", "data/models", "reports"):
+        assert (target / sub).exists(), sub
+    assert (target / "ferryml.db").exists()
+    code, output = invoke("config", "validate", str(target / "configs" / "ferry.yaml"))
+    assert code == 0, output
+    assert "project my-fraud" in output
+
+
+def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code, output = invoke("init", str(tmp_path))
+    assert code == 1
+    assert "not empty" in output
+    assert "--force" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_init_rejects_a_bad_project_name_and_writes_nothing(tmp_path: Path) -> None:
+    code, output = invoke("init", str(tmp_path / "ws"), "--project", "Fraud EU")
+    assert code == 1
+    assert "invalid project name" in output
+    assert not (tmp_path / "ws").exists()
+
+
+def test_generate_writes_data_and_audits_it(tmp_path: Path) -> None:
+    invoke("init", str(tmp_path / "ws"), "--project", "demo")
+    config = str(tmp_path / "ws" / "configs" / "ferry.yaml")
+    code, output = invoke(
+        "generate", "--config", config, "--days", "2", "--seed", "3", *SMALL_PERIOD
+    )
+    assert code == 0, output
+    manifest = json.loads(
+        (tmp_path / "ws" / "data" / "raw" / "synth" / "manifest.json").read_text()
+    )
+    assert manifest["rows"]["transactions"] > 0
+    assert "fraud rate" in output
+    code, output = invoke("audit", "log", "--config", config)
+    assert code == 0
+    assert "data.generate" in output
+    assert "workspace.init" in output
+
+
+def test_audit_verify_fails_on_an_edited_entry(tmp_path: Path) -> None:
+    invoke("init", str(tmp_path / "ws"), "--project", "demo")
+    config = str(tmp_path / "ws" / "configs" / "ferry.yaml")
+    assert invoke("audit", "verify", "--config", config)[0] == 0
+    with sqlite3.connect(tmp_path / "ws" / "ferryml.db") as db:
+        db.execute("UPDATE audit_log SET actor = 'mallory'")
+    code, output = invoke("audit", "verify", "--config", config)
+    assert code == 1
+    assert "audit" in output.lower()
+
+
+def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> None:
+    workspace = tmp_path / "qs"
+    code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
+    assert code == 0, output
+    assert "fraud rate" in output
+    assert "audit trail verified: 2 entries" in output
+    assert "not built yet" in output
+    # a second run reuses the workspace and extends the same chain
+    code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
+    assert code == 0, output
+    assert "reused" in output
+    assert "audit trail verified: 3 entries" in output
