@@ -8,6 +8,7 @@ and **fail** when ``CI`` is ``true``/``1``: CI must never pass by silently skipp
 - ``redis_client`` / ``redis_project``: a client, and per-test project names under a session
   prefix whose keys are deleted at the end.
 - ``sqlite_engine``: a migrated SQLite platform DB in ``tmp_path``.
+- ``spark``: one SparkSession (``local[2]``, UTC) for the whole session.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -33,6 +35,8 @@ POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER = "127.0.0.1", 5432, "postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 REDIS_START = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''"
+
+SPARK_JVM_TIMEZONE = "America/Sao_Paulo"
 
 RUN_ID = secrets.token_hex(4)
 """Tags this session's databases and keys, so parallel sessions never touch each other's."""
@@ -111,3 +115,31 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession for the whole test session: ``local[2]``, 2 shuffle partitions, UTC."""
+    pytest.importorskip(
+        "pyspark", reason="pyspark is an optional extra: pip install 'ferryml[spark]'"
+    )
+    if shutil.which("java") is None:
+        _service_missing(
+            "Java (needed by Spark)",
+            FileNotFoundError("java"),
+            "apt-get install openjdk-17-jre-headless",
+        )
+    from ferryml.spark import spark_session
+
+    # The JVM runs in a non-UTC zone on purpose: a computation that forgets ferryml's UTC
+    # session time zone then shifts hours and days, and the tests see it.
+    session = spark_session(
+        "local[2]",
+        app_name="ferryml-tests",
+        shuffle_partitions=2,
+        conf={"spark.driver.extraJavaOptions": f"-Duser.timezone={SPARK_JVM_TIMEZONE}"},
+    )
+    try:
+        yield session
+    finally:
+        session.stop()
