@@ -49,7 +49,7 @@ app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "log_format": None}
 
 ConfigOption = Annotated[
     Path | None,
@@ -109,14 +109,9 @@ def _main(
     ] = None,
 ) -> None:
     _state["debug"] = debug
-    if log_format is not None:
-        if log_format not in ("text", "json"):
-            raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
-        configure_logging("DEBUG" if debug else "INFO", _as_log_format(log_format))
-
-
-def _as_log_format(value: str) -> LogFormat:
-    return "json" if value == "json" else "text"
+    if log_format is not None and log_format not in ("text", "json"):
+        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
+    _state["log_format"] = log_format
 
 
 def _load(config: Path | None, overrides: dict[str, Any], sets: list[str] | None) -> LoadedConfig:
@@ -124,7 +119,8 @@ def _load(config: Path | None, overrides: dict[str, Any], sets: list[str] | None
     sets_and_flags = [*(sets or []), *(f"{k}={_yaml_scalar(v)}" for k, v in overrides.items())]
     loaded = load_config(config, overrides=sets_and_flags)
     logging_cfg = loaded.config.logging
-    configure_logging("DEBUG" if _state["debug"] else logging_cfg.level, logging_cfg.format)
+    log_format: LogFormat = _state["log_format"] or logging_cfg.format  # the flag beats config
+    configure_logging("DEBUG" if _state["debug"] else logging_cfg.level, log_format)
     return loaded
 
 

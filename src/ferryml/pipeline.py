@@ -8,6 +8,7 @@ draws the progress bars.
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 def current_actor() -> str:
@@ -55,6 +57,7 @@ def generate_data(
 ) -> SynthManifest:
     """Generate the project's synthetic data into ``out_dir`` (default: ``raw/synth``)."""
     target = out_dir or context.workspace.raw / "synth"
+    log.info("generating synthetic data", extra={"out_dir": str(target)})
     manifest = generate(
         context.loaded.config.data.synth, target, progress=progress, clock=context.clock
     )
@@ -68,5 +71,9 @@ def generate_data(
             "scenarios": list(manifest.active_scenarios),
             "config_source": context.loaded.source,
         },
+    )
+    log.info(
+        "generated synthetic data",
+        extra={"rows": dict(manifest.rows), "fraud_rate": manifest.fraud_rate},
     )
     return manifest

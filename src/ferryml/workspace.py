@@ -24,6 +24,8 @@ from ferryml.storage.atomic import atomic_write_text
 
 CONFIG_RELATIVE_PATH = Path("configs/ferry.yaml")
 DATABASE_FILE = "ferryml.db"
+OWNER_FILE = ".ferryml-project"
+"""Names the project a workspace root belongs to, so two projects never share its files."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,12 @@ class Workspace:
         return (self.raw, self.processed, self.models, self.reports)
 
     def create_layout(self) -> None:
-        """Create every directory of the workspace (existing ones are kept)."""
+        """Claim the root for this project and create every directory (existing ones are kept).
+
+        A root already claimed by another project is refused: the two would overwrite each
+        other's data and reports.
+        """
+        self._claim_root()
         for directory in self.data_dirs:
             try:
                 directory.mkdir(parents=True, exist_ok=True)
@@ -69,6 +76,29 @@ class Workspace:
                     f"cannot create workspace directory {directory}: {exc.strerror}",
                     hint="choose a directory you can write to, or fix its permissions",
                 ) from exc
+
+    def _claim_root(self) -> None:
+        owner_file = self.root / OWNER_FILE
+        try:
+            owner = owner_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            owner = None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot read {owner_file}: {exc.strerror}") from exc
+        if owner is None:
+            try:
+                atomic_write_text(owner_file, self.project + "\n")
+            except OSError as exc:
+                raise WorkspaceError(
+                    f"cannot create the workspace {self.root}: {exc.strerror}",
+                    hint="choose a directory you can write to, or fix its permissions",
+                ) from exc
+        elif owner != self.project:
+            raise WorkspaceError(
+                f"workspace {self.root} belongs to project {owner!r}, "
+                f"but the config names project {self.project!r}",
+                hint="give each project its own paths.root, or fix project.name",
+            )
 
 
 def write_starter_config(directory: Path, project: str, *, force: bool = False) -> Path:

@@ -156,3 +156,30 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     assert code == 0, output
     assert "reused" in output
     assert "audit trail verified: 3 entries" in output
+
+
+def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:
+    invoke("init", str(tmp_path / "ws"), "--project", "demo")
+    config = str(tmp_path / "ws" / "configs" / "ferry.yaml")
+    code, output = invoke("generate", "-c", config, "--set", "project.name=other", *SMALL_PERIOD)
+    assert code == 1
+    assert "belongs to project 'demo'" in output
+    assert not (tmp_path / "ws" / "data" / "raw" / "synth").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [
+        (["--log-format", "json"], {"FERRY_LOGGING__FORMAT": "text"}),
+        ([], {"FERRY_LOGGING__FORMAT": "json"}),
+    ],
+)
+def test_json_logs_from_flag_or_config(
+    tmp_path: Path, flags: list[str], env: dict[str, str]
+) -> None:
+    invoke("init", str(tmp_path / "ws"), "--project", "demo")
+    config = str(tmp_path / "ws" / "configs" / "ferry.yaml")
+    result = CliRunner().invoke(app, [*flags, "generate", "-c", config, *SMALL_PERIOD], env=env)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert any(r["message"] == "generated synthetic data" for r in records)
