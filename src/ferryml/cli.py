@@ -252,6 +252,27 @@ def quickstart(
     )
 
 
+@app.command()
+@_friendly_errors
+def doctor(config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Check that the platform DB, Redis and Spark's prerequisites answer; exit 1 if one fails.
+
+    Example: [bold]ferry doctor -c my-fraud/configs/ferry.yaml[/bold]
+    """
+    from ferryml.doctor import run_checks
+    from ferryml.workspace import Workspace
+
+    loaded = _load(config, {}, set_)
+    checks = run_checks(Workspace.from_config(loaded))
+    table = Table("check", "", "detail", title=f"ferry doctor: {loaded.source}")
+    for check in checks:
+        detail = check.detail if check.hint is None else f"{check.detail}\n[yellow]{check.hint}"
+        table.add_row(check.name, "[green]ok" if check.ok else "[red]FAIL", detail)
+    out.print(table)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
 @config_app.command("show")
 @_friendly_errors
 def config_show(config: ConfigOption = None, set_: SetOption = None) -> None:

@@ -183,3 +183,19 @@ def test_json_logs_from_flag_or_config(
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert any(r["message"] == "generated synthetic data" for r in records)
+
+
+@pytest.mark.redis
+def test_doctor_reports_each_service(tmp_path: Path, redis_client: object) -> None:
+    invoke("init", str(tmp_path / "ws"), "--project", "demo")
+    config = str(tmp_path / "ws" / "configs" / "ferry.yaml")
+    code, output = invoke("doctor", "-c", config)
+    assert code == 0, output
+    assert output.count("ok") >= 3
+
+    code, output = invoke(
+        "doctor", "-c", config, "--set", "storage.redis_url=redis://127.0.0.1:1/0"
+    )
+    assert code == 1
+    assert "FAIL" in output
+    assert "127.0.0.1:1" in output
