@@ -202,7 +202,7 @@ def generate(
     the drift scenarios switched on in data.synth.scenarios) as day-partitioned Parquet plus a
     JSON manifest.
 
-    Example: [bold]ferry generate --days 14 --seed 7[/bold]
+    Example: [bold]ferry generate --days 14 --seed 7 --set data.synth.start=2025-12-01[/bold]
     """
     from ferryml.pipeline import ProjectContext, generate_data
 
@@ -235,7 +235,7 @@ def quickstart(
     config_path = workspace / CONFIG_RELATIVE_PATH
     created = not config_path.exists()
     if created:
-        write_starter_config(workspace, "fraud", force=True)
+        write_starter_config(workspace, "fraud")
     context = ProjectContext.open(_load(config_path, {}, set_))
     if created:
         context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
@@ -300,9 +300,11 @@ def audit_log(
     """Show the most recent audit entries of the project."""
     from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(_load(config, {}, None))
+    context = ProjectContext.open(_load(config, {}, None), create=False)
     table = Table("seq", "time (UTC)", "actor", "action", "object", title="audit trail")
-    for entry in context.audit.entries()[-limit:]:
+    head = context.audit.head()
+    newest = head.seq if head else 0
+    for entry in context.audit.entries(after=max(0, newest - limit)):
         table.add_row(str(entry.seq), entry.ts.isoformat(), entry.actor, entry.action, entry.object)
     out.print(table)
 
@@ -313,7 +315,7 @@ def audit_verify(config: ConfigOption = None) -> None:
     """Recompute the audit trail's hash chain; exit 1 naming the first entry that was edited."""
     from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(_load(config, {}, None))
+    context = ProjectContext.open(_load(config, {}, None), create=False)
     count = context.audit.verify()
     out.print(f"[green]✓[/green] {count} audit entries verified; the hash chain is intact")
 

@@ -42,10 +42,16 @@ class ProjectContext:
     clock: Clock
 
     @classmethod
-    def open(cls, loaded: LoadedConfig, clock: Clock | None = None) -> ProjectContext:
+    def open(
+        cls, loaded: LoadedConfig, clock: Clock | None = None, *, create: bool = True
+    ) -> ProjectContext:
+        """Open the project; ``create=False`` (for read-only commands) requires its workspace."""
         clock = clock or SystemClock()
         workspace = Workspace.from_config(loaded)
-        workspace.create_layout()
+        if create:
+            workspace.create_layout()
+        else:
+            workspace.require_existing()
         engine = make_engine(workspace.database_url)
         upgrade(engine)
         audit = AuditTrail(engine, workspace.project, clock=clock)

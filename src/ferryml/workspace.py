@@ -13,6 +13,9 @@ The layout follows the course's project structure::
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ from pathlib import Path
 from ferryml.config.loader import LoadedConfig, embedded_config_text
 from ferryml.errors import WorkspaceError
 from ferryml.names import validate_project_name
-from ferryml.storage.atomic import atomic_write_text
+from ferryml.storage.atomic import atomic_path, atomic_write_text
 
 CONFIG_RELATIVE_PATH = Path("configs/ferry.yaml")
 DATABASE_FILE = "ferryml.db"
@@ -77,28 +80,54 @@ class Workspace:
                     hint="choose a directory you can write to, or fix its permissions",
                 ) from exc
 
+    def require_existing(self) -> None:
+        """For commands that only read: the workspace must exist and belong to this project."""
+        owner = read_owner(self.root)
+        if owner is None:
+            raise WorkspaceError(
+                f"no ferryml workspace at {self.root} (no {OWNER_FILE})",
+                hint="check paths.root and --config, or create one with `ferry init DIR`",
+            )
+        self._check_owner(owner)
+
     def _claim_root(self) -> None:
         owner_file = self.root / OWNER_FILE
-        try:
-            owner = owner_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            owner = None
-        except OSError as exc:
-            raise WorkspaceError(f"cannot read {owner_file}: {exc.strerror}") from exc
+        owner = read_owner(self.root)
         if owner is None:
             try:
-                atomic_write_text(owner_file, self.project + "\n")
+                self.root.mkdir(parents=True, exist_ok=True)
+                with atomic_path(self.root / f"{OWNER_FILE}.new") as tmp:
+                    tmp.write_text(self.project + "\n", encoding="utf-8")
+                    # link(2) fails if the owner file exists: of two first runs, one wins.
+                    with contextlib.suppress(FileExistsError):
+                        os.link(tmp, owner_file)
             except OSError as exc:
                 raise WorkspaceError(
                     f"cannot create the workspace {self.root}: {exc.strerror}",
                     hint="choose a directory you can write to, or fix its permissions",
                 ) from exc
-        elif owner != self.project:
+            (self.root / f"{OWNER_FILE}.new").unlink(missing_ok=True)
+            owner = read_owner(self.root)
+        self._check_owner(owner)
+
+    def _check_owner(self, owner: str | None) -> None:
+        if owner != self.project:
             raise WorkspaceError(
                 f"workspace {self.root} belongs to project {owner!r}, "
                 f"but the config names project {self.project!r}",
                 hint="give each project its own paths.root, or fix project.name",
             )
+
+
+def read_owner(root: Path) -> str | None:
+    """The project a workspace root belongs to, or None when it is not a workspace."""
+    owner_file = root / OWNER_FILE
+    try:
+        return owner_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read {owner_file}: {exc.strerror}") from exc
 
 
 def write_starter_config(directory: Path, project: str, *, force: bool = False) -> Path:
@@ -118,6 +147,12 @@ def write_starter_config(directory: Path, project: str, *, force: bool = False) 
             f"{directory} is not empty",
             hint="choose an empty or new directory, or pass --force to add a workspace to it",
         )
+    owner = read_owner(directory)
+    if owner is not None and owner != project:
+        raise WorkspaceError(
+            f"{directory} is the workspace of project {owner!r}; --force cannot change that",
+            hint=f"use another directory for project {project!r}",
+        )
     target = directory / CONFIG_RELATIVE_PATH
     if target.exists() and not force:
         raise WorkspaceError(f"{target} already exists", hint="pass --force to overwrite it")
@@ -134,7 +169,9 @@ def write_starter_config(directory: Path, project: str, *, force: bool = False) 
 def starter_config_text(project: str) -> str:
     """The embedded reference config, renamed to ``project``, its root set to the workspace."""
     text = embedded_config_text()
-    text, named = re.subn(r"(?m)^(  name: ).*$", rf"\g<1>{project}", text, count=1)
+    # Quoted: a name such as `no` or `null` would otherwise read back as a bool or None.
+    quoted = json.dumps(project)
+    text, named = re.subn(r"(?m)^(  name: ).*$", lambda m: m.group(1) + quoted, text, count=1)
     text, rooted = re.subn(
         r"(?m)^(  root: ).*$", r"\g<1>..  # the workspace: configs/..", text, count=1
     )

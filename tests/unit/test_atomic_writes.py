@@ -43,3 +43,25 @@ def test_directory_appears_whole_or_not_at_all(tmp_path: Path) -> None:
         (tmp / "part-1").write_text("v2")
     assert sorted(p.name for p in target.iterdir()) == ["part-1"]  # replaced whole, no mix
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
+
+
+def test_an_interrupted_swap_puts_the_old_directory_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "dataset"
+    with atomic_directory(target) as tmp:
+        (tmp / "part-0").write_text("v1")
+
+    real_replace = Path.replace
+
+    def interrupted(self: Path, destination: Path) -> Path:
+        if self.name.endswith(".tmp"):  # the new directory moving into place
+            raise KeyboardInterrupt
+        return real_replace(self, destination)
+
+    monkeypatch.setattr(Path, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt), atomic_directory(target) as tmp:
+        (tmp / "part-1").write_text("v2")
+    monkeypatch.undo()
+    assert sorted(p.name for p in target.iterdir()) == ["part-0"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]

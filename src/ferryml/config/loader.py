@@ -153,12 +153,23 @@ def _override_entries(
 
 
 def _parse_scalar(raw: str, where: str) -> Any:
+    """An environment or ``--set`` value: a string, except ``[…]``/``{…}`` (YAML) and ``null``.
+
+    Strings are passed to pydantic as they are, which converts ``"7"`` to an int where the
+    field is an int; reading every value as YAML would turn ``010`` into 8, ``yes`` into True
+    and cut ``a # b`` at the ``#``.
+    """
+    text = raw.strip()
+    if text == "null":
+        return None
+    if not text.startswith(("[", "{")):
+        return raw
     try:
-        return yaml.safe_load(raw) if raw.strip() else raw
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(
-            f"{where}: value {raw!r} is not valid YAML",
-            hint="quote strings with special characters",
+            f"{where}: value {raw!r} is not a valid YAML list or mapping",
+            hint="write lists as [a, b] and mappings as {key: value}",
         ) from exc
 
 
@@ -203,9 +214,16 @@ def _merge_one(
     node = target
     for depth, key in enumerate(key_path[:-1]):
         child = node.get(str(key))
-        if not isinstance(child, dict):
+        if child is None:
             child = node[str(key)] = {}
             origins[key_path[: depth + 1]] = origin
+        elif not isinstance(child, dict):
+            parent = ".".join(str(k) for k in key_path[: depth + 1])
+            raise ConfigError(
+                f"{origin.source}: cannot set a key inside {parent}, which is a "
+                f"{type(child).__name__}, not a section",
+                hint=f"set {parent} as a whole, e.g. --set '{parent}=[a, b]' for a list",
+            )
         node = child
     last = str(key_path[-1])
     if isinstance(value, Mapping):
@@ -230,6 +248,13 @@ def _issue_from(
         if origin is not None:
             break
     origin = origin or Origin(default_source)
+    if error["type"] == "value_error" and isinstance(error.get("input"), Mapping):
+        # A rule across the keys of a section: blame an override inside it, if one took part.
+        overrides = [
+            o for kp, o in origins.items() if kp[: len(loc)] == loc and o.source != default_source
+        ]
+        if overrides:
+            origin = max(overrides, key=lambda o: o.source.startswith(("--", "override")))
     key_path = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -59,6 +59,10 @@ def read_yaml_mapping(path: Path) -> tuple[dict[str, Any], dict[KeyPath, Positio
         node = loader.get_single_node()
         if node is None:
             return {}, {}
+        # Positions first: constructing flattens merge keys (<<) into the node tree in place.
+        positions: dict[KeyPath, Position] = {}
+        duplicates: list[ConfigIssue] = []
+        _walk(node, (), positions, duplicates, source)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -94,9 +98,6 @@ def read_yaml_mapping(path: Path) -> tuple[dict[str, Any], dict[KeyPath, Positio
                 )
             ],
         )
-    positions: dict[KeyPath, Position] = {}
-    duplicates: list[ConfigIssue] = []
-    _walk(node, (), positions, duplicates, source)
     if duplicates:
         raise ConfigError(
             "config file repeats a key", issues=duplicates, hint="keep one of each key"
@@ -114,6 +115,8 @@ def _walk(
     if isinstance(node, yaml.MappingNode):
         seen: set[object] = set()
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults`: its keys may be overridden, they are not duplicates
             key = key_node.value
             child = (*path, key)
             if key in seen:

@@ -61,23 +61,46 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``target``; on success it becomes ``target``.
 
     An existing ``target`` is replaced as a whole: readers never see a mix of old and new files.
+    Files are fsynced before the swap. The old directory is first renamed aside under a unique
+    name; if putting the new one in place fails (or is interrupted), the old one is put back.
     """
-    target = Path(target)
+    target = Path(target).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.replace(old)
-            tmp.replace(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.replace(target)
-        _fsync_dir(target.parent)
+        _fsync_tree(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if not target.exists():
+        try:
+            tmp.replace(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _fsync_dir(target.parent)
+        return
+    # rename(2) moves a directory onto an empty one, so a fresh mkdtemp name is safe to take.
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    target.replace(old)
+    try:
+        tmp.replace(target)
+    except BaseException:
+        old.replace(target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):  # files before their directories
+        if path.is_dir():
+            _fsync_dir(path)
+        else:
+            _fsync_file(path)
+    _fsync_dir(root)
 
 
 def _fsync_file(path: Path) -> None:

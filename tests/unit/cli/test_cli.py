@@ -199,3 +199,39 @@ def test_doctor_reports_each_service(tmp_path: Path, redis_client: object) -> No
     assert code == 1
     assert "FAIL" in output
     assert "127.0.0.1:1" in output
+
+
+@pytest.mark.parametrize("name", ["no", "null", "on"])
+def test_project_names_that_look_like_yaml_words_stay_names(tmp_path: Path, name: str) -> None:
+    code, output = invoke("init", str(tmp_path / "ws"), "--project", name)
+    assert code == 0, output
+    code, output = invoke("config", "validate", str(tmp_path / "ws" / "configs" / "ferry.yaml"))
+    assert code == 0, output
+    assert f"project {name}" in output
+
+
+def test_init_force_cannot_give_a_workspace_to_another_project(tmp_path: Path) -> None:
+    invoke("init", str(tmp_path / "ws"), "--project", "demo")
+    config = tmp_path / "ws" / "configs" / "ferry.yaml"
+    before = config.read_text()
+    code, output = invoke("init", str(tmp_path / "ws"), "--project", "other", "--force")
+    assert code == 1
+    assert "workspace of project 'demo'" in output
+    assert config.read_text() == before
+
+
+def test_quickstart_never_fills_a_directory_of_the_users(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    code, output = invoke("quickstart", "--workspace", str(tmp_path), *SMALL_PERIOD)
+    assert code == 1
+    assert "not empty" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_read_only_commands_do_not_create_a_workspace(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.yaml"
+    config.write_text("project:\n  name: demo\n")
+    code, output = invoke("audit", "verify", "-c", str(config))
+    assert code == 1
+    assert "no ferryml workspace" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.yaml"]

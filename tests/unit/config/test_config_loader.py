@@ -181,3 +181,61 @@ def test_models_are_frozen_and_strict() -> None:
     config = ProjectConfig.model_validate({"project": {"name": "demo"}})
     with pytest.raises(Exception, match="frozen"):
         config.project.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "attribute", "expected"),
+    [
+        ("FERRY_PROJECT__DESCRIPTION", "yes", "description", "yes"),  # not True
+        ("FERRY_PROJECT__DESCRIPTION", "cards # v2", "description", "cards # v2"),  # not cut
+        ("FERRY_PROJECT__DESCRIPTION", "Fraud: cards", "description", "Fraud: cards"),
+        ("FERRY_PROJECT__NAME", "p0123", "name", "p0123"),
+        ("FERRY_PROJECT__OWNERS", "[ann, bob]", "owners", ["ann", "bob"]),
+    ],
+)
+def test_environment_strings_stay_strings(
+    tmp_path: Path, variable: str, value: str, attribute: str, expected: object
+) -> None:
+    loaded = load_config(write(tmp_path, MINIMAL), environ={variable: value})
+    assert getattr(loaded.config.project, attribute) == expected
+
+
+def test_numbers_from_flags_are_decimal_and_null_is_none(tmp_path: Path) -> None:
+    loaded = load_config(
+        write(tmp_path, MINIMAL),
+        environ={},
+        overrides=["data.synth.seed=010", "storage.database_url=null"],
+    )
+    assert loaded.config.data.synth.seed == 10  # YAML 1.1 would read 010 as octal 8
+    assert loaded.config.storage.database_url is None
+
+
+def test_setting_inside_a_list_is_refused_with_the_way_to_do_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"inside project\.owners, which is a list") as info:
+        load_config(
+            write(tmp_path, MINIMAL + "  owners: [ann]\n"),
+            environ={},
+            overrides=["project.owners.0=bob"],
+        )
+    assert info.value.hint is not None
+    assert "project.owners=[a, b]" in info.value.hint
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = MINIMAL + "x-paths: &paths {raw: r1, reports: out}\npaths:\n  <<: *paths\n  raw: r2\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:  # x-paths is unknown: the merge itself is fine
+        load_config(path, environ={})
+    assert [i.key_path for i in info.value.issues] == ["x-paths"]
+    text = MINIMAL + "paths:\n  <<: {raw: r1, reports: out}\n  raw: r2\n"
+    paths = load_config(write(tmp_path, text), environ={}).config.paths
+    assert (str(paths.raw), str(paths.reports)) == ("r2", "out")
+
+
+def test_a_rule_across_keys_blames_the_override_that_broke_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={}, overrides=["data.synth.days=3"])
+    [issue] = info.value.issues
+    assert issue.key_path == "data.synth"
+    assert issue.source == "--set data.synth.days"
+    assert "does not overlap the generated period" in issue.found

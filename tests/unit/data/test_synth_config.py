@@ -108,3 +108,9 @@ def test_a_window_reaching_outside_the_period_is_clipped_to_it() -> None:
     )
     window = config.scenarios.holiday_season.window(config.start, config.days)
     assert window == (config.start, config.end)
+
+
+def test_an_unknown_category_is_refused_even_when_its_scenario_is_off() -> None:
+    scenarios = {"new_fraud_pattern": {"enabled": False, "merchant_category": "9999"}}
+    with pytest.raises(ValidationError, match="must be a known code"):
+        SynthConfig.model_validate({"scenarios": scenarios})

@@ -205,13 +205,28 @@ def test_progress_reports_each_day(tmp_path: Path) -> None:
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
-def test_existing_output_is_replaced_whole(tmp_path: Path) -> None:
+def test_an_earlier_output_is_replaced_whole(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old run")
-    generate(SynthConfig(days=1, customers=200, merchants=40, transactions_per_day=100), out)
+    small = SynthConfig(days=1, customers=200, merchants=40, transactions_per_day=100)
+    generate(small, out)
+    (out / "stale.txt").write_text("left by the earlier run")
+    generate(small, out)
     assert not (out / "stale.txt").exists()
     assert (out / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing left aside
+
+
+@pytest.mark.parametrize("content", ["notes.txt", "configs/ferry.yaml"])
+def test_a_directory_that_is_not_an_earlier_output_is_never_replaced(
+    tmp_path: Path, content: str
+) -> None:
+    out = tmp_path / "workspace"
+    (out / content).parent.mkdir(parents=True, exist_ok=True)
+    (out / content).write_text("the user's")
+    small = SynthConfig(days=1, customers=200, merchants=40, transactions_per_day=100)
+    with pytest.raises(DataError, match="refusing to generate into"):
+        generate(small, out)
+    assert (out / content).read_text() == "the user's"
 
 
 class _InterruptedError(RuntimeError):

@@ -293,7 +293,7 @@ class SynthConfig(StrictModel):
                     "change start/days, or set enabled: false"
                 )
         new_fraud = self.scenarios.new_fraud_pattern
-        if new_fraud.enabled and new_fraud.merchant_category not in CATEGORY_CODES:
+        if new_fraud.merchant_category not in CATEGORY_CODES:
             problems.append(
                 f"scenarios.new_fraud_pattern.merchant_category must be a known code "
                 f"({', '.join(CATEGORY_CODES)}); got {new_fraud.merchant_category!r}"

@@ -52,11 +52,18 @@ def generate(
     in ``out_dir`` unless every file was written: a failure (or an exception raised by
     ``progress``) leaves the previous content, or nothing, behind.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(
             f"cannot generate synthetic data into {out_dir}: it is a file, not a directory",
             hint="pass a directory path (it is created, or replaced as a whole if it exists)",
+        )
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_NAME).is_file():
+        # Generating replaces the directory as a whole: only an earlier output may be replaced.
+        raise DataError(
+            f"refusing to generate into {out_dir}: it holds files that are not an earlier "
+            f"generated dataset (no {MANIFEST_NAME}), and generating replaces it as a whole",
+            hint="pass a new or empty directory, e.g. --out data/raw/synth",
         )
     clock = clock or SystemClock()
     try:
