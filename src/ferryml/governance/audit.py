@@ -34,7 +34,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine, Row, func, insert, select
 
@@ -75,6 +75,18 @@ def canonical_json(value: Any) -> str:
     '{"a":"\\\\u00fc","b":[1,2.5]}'
     """
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+class _ChainedFields(TypedDict):
+    """The fields of an entry that are both hashed and stored as they are."""
+
+    project: str
+    seq: int
+    ts: datetime
+    actor: str
+    action: str
+    object: str
+    prev_hash: str
 
 
 def entry_hash(
@@ -166,28 +178,19 @@ class AuditTrail:
                     hint="clocks must return timezone-aware UTC times, as ferryml.clock's do",
                 )
             ts = ts.astimezone(UTC)
-            digest = entry_hash(
-                project=self._project,
-                seq=seq,
-                ts=ts,
-                actor=actor,
-                action=action,
-                object=object,
-                details=stored_details,
-                prev_hash=prev_hash,
-            )
+            # One set of fields feeds both the hash and the row, so the two cannot drift apart.
+            fields: _ChainedFields = {
+                "project": self._project,
+                "seq": seq,
+                "ts": ts,
+                "actor": actor,
+                "action": action,
+                "object": object,
+                "prev_hash": prev_hash,
+            }
+            digest = entry_hash(**fields, details=stored_details)
             result = conn.execute(
-                insert(audit_log).values(
-                    project=self._project,
-                    seq=seq,
-                    ts=ts,
-                    actor=actor,
-                    action=action,
-                    object=object,
-                    details=details_text,
-                    prev_hash=prev_hash,
-                    hash=digest,
-                )
+                insert(audit_log).values(**fields, details=details_text, hash=digest)
             )
             (entry_id,) = result.inserted_primary_key or (None,)
         if not isinstance(entry_id, int):  # pragma: no cover - both backends return the id
