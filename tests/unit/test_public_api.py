@@ -15,6 +15,9 @@ PACKAGES = [
     "ferryml.governance",
     "ferryml.data",
     "ferryml.data.synth",
+    "ferryml.data.ingest",
+    "ferryml.data.pseudonymize",
+    "ferryml.data.versioning",
 ]
 
 

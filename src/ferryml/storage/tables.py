@@ -53,4 +53,26 @@ audit_log = Table(
 )
 """One row per audit entry; ``(project, seq)`` is the chain position, ``hash`` links the chain."""
 
-__all__ = ["audit_log", "metadata"]
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("project", String(63), nullable=False),
+    Column("dataset", String(63), nullable=False),
+    Column("version", String(64), nullable=False, comment="leading hex chars of content_hash"),
+    Column("content_hash", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("schema", Text, nullable=False, comment="JSON list of {name, type}"),
+    Column("key_columns", Text, nullable=False, comment="JSON list of column names"),
+    Column("path", Text, nullable=False, comment="relative to the project's processed dir"),
+    Column("source", Text, nullable=False, comment="JSON object"),
+    Column("parents", Text, nullable=False, comment="JSON list of 'dataset@version'"),
+    Column("validation", Text, nullable=True, comment="JSON object or NULL"),
+    Column("extra", Text, nullable=False, comment="JSON object"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project", "dataset", "version", name="uq_datasets_project_dataset_version"),
+    Index("ix_datasets_project_dataset_created_at", "project", "dataset", "created_at"),
+)
+"""One row per published dataset version (an immutable snapshot on disk, see data.versioning)."""
+
+__all__ = ["audit_log", "datasets", "metadata"]
