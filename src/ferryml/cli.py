@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 a user error (a message without traceback, unless ``--d
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,7 +46,9 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect and check project configs.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read and verify the project's audit trail.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+data_app = typer.Typer(help="List, show and compare dataset versions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(data_app, name="data")
 
 out = Console()
 err = Console(stderr=True)
@@ -141,7 +144,7 @@ def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         task = bar.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total or None)
 
         yield update
 
@@ -165,13 +168,13 @@ def init(
 
     Example: [bold]ferry init my-fraud && ferry generate -c my-fraud/configs/ferry.yaml[/bold]
     """
-    from ferryml.pipeline import ProjectContext, current_actor
+    from ferryml.pipeline import ProjectContext, record_new_workspace
     from ferryml.workspace import write_starter_config
 
     name = project or _default_project_name(directory)
     config_path = write_starter_config(directory, name, force=force)
     context = ProjectContext.open(_load(config_path, {}, None))
-    context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
+    record_new_workspace(context)
     out.print(
         f"[green]✓[/green] workspace for project [bold]{name}[/bold] in {context.workspace.root}"
     )
@@ -229,7 +232,7 @@ def quickstart(
     scenarios and records every step on the audit trail. Later stages join as they land;
     it never reports a stage that did not run.
     """
-    from ferryml.pipeline import ProjectContext, current_actor, generate_data
+    from ferryml.pipeline import ProjectContext, generate_data, ingest_data, record_new_workspace
     from ferryml.workspace import CONFIG_RELATIVE_PATH, write_starter_config
 
     config_path = workspace / CONFIG_RELATIVE_PATH
@@ -238,17 +241,20 @@ def quickstart(
         write_starter_config(workspace, "fraud")
     context = ProjectContext.open(_load(config_path, {}, set_))
     if created:
-        context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
+        record_new_workspace(context)
     out.rule("[bold]ferryml quickstart")
     out.print(f"workspace: {context.workspace.root} ({'created' if created else 'reused'})")
-    with _progress_bar("1/1 generate data") as progress:
+    with _progress_bar("1/2 generate data") as progress:
         manifest = generate_data(context, None, progress)
     _print_manifest(manifest)
+    with _progress_bar("2/2 ingest (pseudonymize, version)") as progress:
+        result = ingest_data(context, "transactions", _rows_only(progress))
+    _print_ingest(result)
     verified = context.audit.verify()
     out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
     out.print(
-        "Stages that ran: generate. Validation, features, training, gates, serving and "
-        "monitoring are not built yet; quickstart will run them as they land."
+        "Stages that ran: generate, ingest. Validation, features, training, gates, serving "
+        "and monitoring are not built yet; quickstart will run them as they land."
     )
 
 
@@ -271,6 +277,122 @@ def doctor(config: ConfigOption = None, set_: SetOption = None) -> None:
     out.print(table)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
+
+
+@app.command()
+@_friendly_errors
+def ingest(
+    dataset: Annotated[
+        str | None,
+        typer.Argument(help="A dataset declared under data.sources (default: the only one)."),
+    ] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Read a declared source in chunks, typed by the schema, pseudonymize its PII columns and
+    publish an immutable, content-addressed dataset version. Ingesting identical input again
+    returns the same version and writes nothing.
+
+    Example: [bold]ferry ingest transactions -c my-fraud/configs/ferry.yaml[/bold]
+    """
+    from ferryml.pipeline import ProjectContext, ingest_data
+
+    context = ProjectContext.open(_load(config, {}, set_))
+    with _progress_bar(f"ingesting {dataset or ''}".strip()) as progress:
+        result = ingest_data(context, dataset, _rows_only(progress))
+    _print_ingest(result)
+
+
+def _rows_only(progress: Callable[[int, int], None]) -> Callable[[int], None]:
+    return lambda rows: progress(rows, 0)
+
+
+def _print_ingest(result: Any) -> None:
+    status = (
+        "new version" if result.created else "unchanged: same content as before, nothing written"
+    )
+    out.print(f"[green]✓[/green] {result.version.ref} ({status})", highlight=False)
+    out.print(f"  rows: {result.rows:,}  content hash: {result.version.content_hash[:16]}…")
+    dropped = result.source.get("dropped_columns") or []
+    if dropped:
+        out.print(
+            f"  [yellow]columns not in the schema, not ingested:[/yellow] {', '.join(dropped)}"
+        )
+    out.print(f"  stored in: {result.version.path}")
+
+
+@data_app.command("list")
+@_friendly_errors
+def data_list(
+    dataset: Annotated[str | None, typer.Argument(help="Only this dataset.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """List published dataset versions, newest first."""
+    from ferryml.pipeline import ProjectContext
+
+    context = ProjectContext.open(_load(config, {}, None), create=False)
+    table = Table("dataset@version", "rows", "created (UTC)", "source", title="datasets")
+    for version in sorted(context.datasets.list(dataset), key=lambda v: v.created_at, reverse=True):
+        where = (
+            version.source.get("path")
+            or version.source.get("table")
+            or version.source.get("format")
+        )
+        table.add_row(version.ref, f"{version.rows:,}", version.created_at.isoformat(), str(where))
+    out.print(table)
+
+
+@data_app.command("show")
+@_friendly_errors
+def data_show(
+    ref: Annotated[str, typer.Argument(help="DATASET@VERSION, or DATASET for the latest.")],
+    config: ConfigOption = None,
+) -> None:
+    """Show one dataset version: its schema, rows, hash, source and lineage."""
+    from ferryml.pipeline import ProjectContext
+
+    context = ProjectContext.open(_load(config, {}, None), create=False)
+    version = _resolve_version(context, ref)
+    out.print(f"[bold]{version.ref}[/bold]", highlight=False)
+    out.print(f"rows: {version.rows:,}\ncontent hash: {version.content_hash}\npath: {version.path}")
+    out.print(
+        f"created: {version.created_at.isoformat()}\nkey columns: {', '.join(version.key_columns)}"
+    )
+    out.print(f"parents: {', '.join(version.parents) or 'none'}")
+    schema = Table("column", "type", title="schema")
+    for name, kind in version.column_types().items():
+        schema.add_row(name, kind)
+    out.print(schema)
+    out.print(yaml.safe_dump({"source": version.source}, sort_keys=False), markup=False)
+
+
+@data_app.command("diff")
+@_friendly_errors
+def data_diff(
+    dataset: Annotated[str, typer.Argument(help="The dataset.")],
+    a: Annotated[str, typer.Argument(help="Older version.")],
+    b: Annotated[str, typer.Argument(help="Newer version.")],
+    config: ConfigOption = None,
+) -> None:
+    """Compare two versions of a dataset: schema changes, rows added and removed by key,
+    null counts."""
+    from ferryml.pipeline import ProjectContext
+
+    context = ProjectContext.open(_load(config, {}, None), create=False)
+    diff = context.datasets.diff(dataset, a, b)
+    out.print(yaml.safe_dump(dataclasses.asdict(diff), sort_keys=False), markup=False)
+
+
+def _resolve_version(context: Any, ref: str) -> Any:
+    from ferryml.errors import DataError
+
+    if "@" in ref:
+        name, version = ref.split("@", 1)
+        return context.datasets.get(name, version)
+    latest = context.datasets.latest(ref)
+    if latest is None:
+        raise DataError(f"no published version of dataset {ref!r}", hint="run `ferry ingest` first")
+    return latest
 
 
 @config_app.command("show")

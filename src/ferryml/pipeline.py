@@ -7,18 +7,24 @@ draws the progress bars.
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ferryml.clock import Clock, SystemClock
 from ferryml.config.loader import LoadedConfig
+from ferryml.data.ingest.job import IngestResult, RowProgress, ingest_dataset
+from ferryml.data.pseudonymize import load_pii_key
 from ferryml.data.synth import SynthManifest, generate
+from ferryml.data.versioning import DatasetStore
+from ferryml.errors import ConfigError
 from ferryml.governance.audit import AuditTrail
 from ferryml.storage.db import make_engine, upgrade
-from ferryml.workspace import Workspace
+from ferryml.workspace import Workspace, create_pii_key_file
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
@@ -39,6 +45,7 @@ class ProjectContext:
     loaded: LoadedConfig
     workspace: Workspace
     audit: AuditTrail
+    datasets: DatasetStore
     clock: Clock
 
     @classmethod
@@ -55,7 +62,20 @@ class ProjectContext:
         engine = make_engine(workspace.database_url)
         upgrade(engine)
         audit = AuditTrail(engine, workspace.project, clock=clock)
-        return cls(loaded=loaded, workspace=workspace, audit=audit, clock=clock)
+        datasets = DatasetStore(engine, workspace.project, workspace.processed, clock=clock)
+        return cls(loaded=loaded, workspace=workspace, audit=audit, datasets=datasets, clock=clock)
+
+
+def record_new_workspace(context: ProjectContext) -> None:
+    """For a workspace ``ferry init``/``quickstart`` just made: its PII key and audit entry.
+
+    Only here is a key file created: elsewhere a missing key is an error, since a new key
+    silently gives new pseudonyms that no longer join with the old ones.
+    """
+    key_file = context.loaded.config.data.ingest.pii_key_file
+    if key_file is not None and create_pii_key_file(context.workspace.root / key_file):
+        log.info("created a PII key file", extra={"path": str(context.workspace.root / key_file)})
+    context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
 
 
 def generate_data(
@@ -83,3 +103,62 @@ def generate_data(
         extra={"rows": dict(manifest.rows), "fraud_rate": manifest.fraud_rate},
     )
     return manifest
+
+
+def ingest_data(
+    context: ProjectContext, dataset: str | None = None, progress: RowProgress | None = None
+) -> IngestResult:
+    """Ingest one declared source (the only one when ``dataset`` is None) as a dataset version."""
+    config = context.loaded.config
+    name = _source_name(config.data.sources, dataset)
+    pii_key = _pii_key(context) if config.schema_.pii_columns else None
+    log.info("ingesting", extra={"dataset": name})
+    result = ingest_dataset(
+        name,
+        config.data.sources[name],
+        base_dir=context.workspace.root,
+        schema=config.schema_,
+        store=context.datasets,
+        chunk_rows=config.data.ingest.chunk_rows,
+        pii_key=pii_key,
+        progress=progress,
+    )
+    context.audit.append(
+        current_actor(),
+        "data.ingest",
+        result.version.ref,
+        {
+            "rows": result.rows,
+            "created": result.created,
+            "content_hash": result.version.content_hash,
+            "source": result.source,
+        },
+    )
+    return result
+
+
+def _source_name(sources: Mapping[str, object], dataset: str | None) -> str:
+    if dataset is not None and dataset in sources:
+        return dataset
+    names = sorted(sources)
+    if dataset is None and len(names) == 1:
+        return names[0]
+    if not names:
+        raise ConfigError(
+            "the config declares no data sources",
+            hint="add one under data.sources, e.g. transactions: {format: parquet, path: ...}",
+        )
+    close = difflib.get_close_matches(dataset or "", names, n=1)
+    asked = "no dataset was named" if dataset is None else f"no source named {dataset!r}"
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(f"{asked}; data.sources declares {', '.join(names)}", hint=hint + "pass one")
+
+
+def _pii_key(context: ProjectContext) -> bytes:
+    settings = context.loaded.config.data.ingest
+    # The environment variable wins: production keys come from a secret store, not a file.
+    if os.environ.get(settings.pii_key_env) or settings.pii_key_file is None:
+        return load_pii_key(settings.pii_key_env)
+    return load_pii_key(
+        settings.pii_key_env, key_file=context.workspace.root / settings.pii_key_file
+    )

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,3 +179,18 @@ def starter_config_text(project: str) -> str:
     if not (named and rooted):  # the embedded file lost its `project.name` or `paths.root` line
         raise WorkspaceError("the embedded starter config is malformed; reinstall ferryml")
     return text
+
+
+def create_pii_key_file(path: Path) -> bool:
+    """Create a random PII key at ``path`` (mode 600) unless one exists; True if created.
+
+    For workspaces made by ``ferry init`` and ``ferry quickstart``; production keys belong in a
+    secret store and reach ferryml through the environment variable ``data.ingest.pii_key_env``.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with atomic_path(path) as tmp:
+        tmp.chmod(0o600)
+        tmp.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+    return True

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ferryml.config.base import StrictModel
 from ferryml.config.schema import SchemaConfig
+from ferryml.data.ingest.sources import SourceConfig
 from ferryml.data.synth.config import SynthConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
 
@@ -63,10 +64,35 @@ class LoggingConfig(StrictModel):
     )
 
 
+class IngestConfig(StrictModel):
+    """How data enters: chunk size and where the pseudonymization key comes from."""
+
+    chunk_rows: int = Field(
+        default=100_000,
+        ge=1,
+        le=10_000_000,
+        description="Rows per chunk: memory stays bounded by this, whatever the input's size.",
+    )
+    pii_key_env: str = Field(
+        default="FERRY_PII_KEY",
+        min_length=1,
+        description="Environment variable holding the PII key; when set it wins over the file.",
+    )
+    pii_key_file: Path | None = Field(
+        default=None,
+        description="File holding the PII key (relative to paths.root); `ferry init` creates it.",
+    )
+
+
 class DataConfig(StrictModel):
-    """Data sources. Today: the synthetic generator."""
+    """Where data comes from: the synthetic generator and the declared sources."""
 
     synth: SynthConfig = Field(default_factory=SynthConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=dict,
+        description="Datasets by name: `{format: parquet, path: ...}`; paths relative to root.",
+    )
 
 
 class _PendingSection(StrictModel):

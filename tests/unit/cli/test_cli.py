@@ -149,13 +149,15 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
     assert code == 0, output
     assert "fraud rate" in output
-    assert "audit trail verified: 2 entries" in output
+    assert "audit trail verified: 3 entries" in output  # init, generate, ingest
+    assert "transactions@" in output
     assert "not built yet" in output
     # a second run reuses the workspace and extends the same chain
     code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
     assert code == 0, output
     assert "reused" in output
-    assert "audit trail verified: 3 entries" in output
+    assert "unchanged: same content as before, nothing written" in " ".join(output.split())
+    assert "audit trail verified: 5 entries" in output
 
 
 def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:
@@ -170,8 +172,11 @@ def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "env"),
     [
-        (["--log-format", "json"], {"FERRY_LOGGING__FORMAT": "text"}),
-        ([], {"FERRY_LOGGING__FORMAT": "json"}),
+        (
+            ["--log-format", "json"],
+            {"FERRY_LOGGING__FORMAT": "text", "FERRY_LOGGING__LEVEL": "INFO"},
+        ),
+        ([], {"FERRY_LOGGING__FORMAT": "json", "FERRY_LOGGING__LEVEL": "INFO"}),
     ],
 )
 def test_json_logs_from_flag_or_config(
