@@ -32,6 +32,7 @@ import contextlib
 import difflib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -89,10 +90,15 @@ class DatasetStore:
         return self._root
 
     def new_staging_dir(self) -> Path:
-        """A fresh empty directory under ``<root>/.staging``, on the same filesystem as root."""
+        """A fresh empty directory under ``<root>/.staging``, on the same filesystem as root.
+
+        Its name carries this process's id; staging directories of processes that no longer
+        run (killed mid-ingest) are removed first, so a kill never leaves data behind for long.
+        """
         staging = self._root / STAGING_DIR
         staging.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="staged-", dir=staging))
+        _sweep_dead_staging(staging)
+        return Path(tempfile.mkdtemp(prefix=f"staged-{os.getpid()}-", dir=staging))
 
     def publish(
         self,
@@ -364,6 +370,23 @@ class DatasetStore:
             key_columns=tuple(json.loads(row.key_columns)),
             extra=json.loads(row.extra),
         )
+
+
+def _sweep_dead_staging(staging: Path) -> None:
+    for directory in staging.glob("staged-*-*"):
+        pid = directory.name.split("-")[1]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 def _utc(ts: datetime) -> datetime:
