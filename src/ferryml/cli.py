@@ -10,6 +10,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -247,14 +248,18 @@ def quickstart(
     with _progress_bar("1/2 generate data") as progress:
         manifest = generate_data(context, None, progress)
     _print_manifest(manifest)
-    with _progress_bar("2/2 ingest (pseudonymize, version)") as progress:
-        result = ingest_data(context, "transactions", _rows_only(progress))
+    # Replay on event time: ingestion happens the day after the generated period ends.
+    synth = context.loaded.config.data.synth
+    as_of = datetime.combine(synth.end + timedelta(days=1), time(), tzinfo=UTC)
+    with _progress_bar("2/2 ingest (pseudonymize, validate, version)") as progress:
+        result = ingest_data(context, "transactions", _rows_only(progress), as_of=as_of)
     _print_ingest(result)
     verified = context.audit.verify()
     out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
     out.print(
-        "Stages that ran: generate, ingest. Validation, features, training, gates, serving "
-        "and monitoring are not built yet; quickstart will run them as they land."
+        "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version). "
+        "Features, training, gates, serving and monitoring are not built yet; quickstart will "
+        "run them as they land."
     )
 
 
@@ -287,19 +292,29 @@ def ingest(
         typer.Argument(help="A dataset declared under data.sources (default: the only one)."),
     ] = None,
     config: ConfigOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            help="'Now' for rules such as not-in-future, e.g. 2026-01-01 (default: the clock).",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+        ),
+    ] = None,
     set_: SetOption = None,
 ) -> None:
-    """Read a declared source in chunks, typed by the schema, pseudonymize its PII columns and
-    publish an immutable, content-addressed dataset version. Ingesting identical input again
-    returns the same version and writes nothing.
+    """Read a declared source in chunks, typed by the schema, pseudonymize its PII columns,
+    validate each chunk with the project's Great Expectations suite (warn rules quarantine
+    rows, error rules reject the input) and publish an immutable, content-addressed dataset
+    version. Ingesting identical input again returns the same version and writes nothing.
 
     Example: [bold]ferry ingest transactions -c my-fraud/configs/ferry.yaml[/bold]
     """
     from ferryml.pipeline import ProjectContext, ingest_data
 
     context = ProjectContext.open(_load(config, {}, set_))
+    when = None if as_of is None else as_of.replace(tzinfo=UTC)
     with _progress_bar(f"ingesting {dataset or ''}".strip()) as progress:
-        result = ingest_data(context, dataset, _rows_only(progress))
+        result = ingest_data(context, dataset, _rows_only(progress), as_of=when)
     _print_ingest(result)
 
 
@@ -319,6 +334,23 @@ def _print_ingest(result: Any) -> None:
             f"  [yellow]columns not in the schema, not ingested:[/yellow] {', '.join(dropped)}"
         )
     out.print(f"  stored in: {result.version.path}")
+    summary = result.validation
+    if summary is None:
+        return
+    out.print(
+        f"  validation ({summary.suite_name}): {summary.rows_in:,} rows in, "
+        f"{summary.accepted:,} accepted, {summary.quarantined:,} quarantined"
+    )
+    table = Table("rule", "severity", "failed rows", title="rules that caught something")
+    for rule in summary.rules:
+        if rule.status == "failed":
+            table.add_row(rule.rule, rule.severity, f"{rule.failed:,}")
+    if table.row_count:
+        out.print(table)
+    if result.quarantine_dir is not None:
+        out.print(f"  quarantine: {result.quarantine_dir}")
+    if result.data_docs is not None:
+        out.print(f"  Data Docs: {result.data_docs}")
 
 
 @data_app.command("list")
@@ -423,7 +455,9 @@ def audit_log(
     from ferryml.pipeline import ProjectContext
 
     context = ProjectContext.open(_load(config, {}, None), create=False)
-    table = Table("seq", "time (UTC)", "actor", "action", "object", title="audit trail")
+    table = Table(title="audit trail")
+    for header in ("seq", "time (UTC)", "actor", "action", "object"):
+        table.add_column(header, overflow="fold")  # audit text is evidence: never cut it
     head = context.audit.head()
     newest = head.seq if head else 0
     for entry in context.audit.entries(after=max(0, newest - limit)):

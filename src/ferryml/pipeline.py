@@ -13,15 +13,17 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ferryml.clock import Clock, SystemClock
 from ferryml.config.loader import LoadedConfig
-from ferryml.data.ingest.job import IngestResult, RowProgress, ingest_dataset
+from ferryml.data.ingest.job import IngestResult, RowProgress, Validation, ingest_dataset
 from ferryml.data.pseudonymize import load_pii_key
 from ferryml.data.synth import SynthManifest, generate
+from ferryml.data.validate import ChunkValidator
 from ferryml.data.versioning import DatasetStore
-from ferryml.errors import ConfigError
+from ferryml.errors import ConfigError, FerryError
 from ferryml.governance.audit import AuditTrail
 from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
@@ -106,23 +108,44 @@ def generate_data(
 
 
 def ingest_data(
-    context: ProjectContext, dataset: str | None = None, progress: RowProgress | None = None
+    context: ProjectContext,
+    dataset: str | None = None,
+    progress: RowProgress | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> IngestResult:
-    """Ingest one declared source (the only one when ``dataset`` is None) as a dataset version."""
+    """Ingest one declared source (the only one when ``dataset`` is None) as a dataset version.
+
+    ``as_of`` is "now" for rules such as not-in-future (default: the context's clock); a replay
+    passes the event time it has reached.
+    """
     config = context.loaded.config
     name = _source_name(config.data.sources, dataset)
     pii_key = _pii_key(context) if config.schema_.pii_columns else None
+    validation = None
+    if config.validation.rules:
+        validation = Validation(
+            validator=ChunkValidator(config.validation, config.schema_),
+            as_of=as_of or context.clock.now(),
+            quarantine_root=context.workspace.quarantine,
+            reports_root=context.workspace.reports / "validation",
+        )
     log.info("ingesting", extra={"dataset": name})
-    result = ingest_dataset(
-        name,
-        config.data.sources[name],
-        base_dir=context.workspace.root,
-        schema=config.schema_,
-        store=context.datasets,
-        chunk_rows=config.data.ingest.chunk_rows,
-        pii_key=pii_key,
-        progress=progress,
-    )
+    try:
+        result = ingest_dataset(
+            name,
+            config.data.sources[name],
+            base_dir=context.workspace.root,
+            schema=config.schema_,
+            store=context.datasets,
+            chunk_rows=config.data.ingest.chunk_rows,
+            pii_key=pii_key,
+            validation=validation,
+            progress=progress,
+        )
+    except FerryError as exc:  # a refused ingestion is on the record too
+        context.audit.append(current_actor(), "data.ingest.refused", name, {"error": exc.message})
+        raise
     context.audit.append(
         current_actor(),
         "data.ingest",
@@ -134,6 +157,20 @@ def ingest_data(
             "source": result.source,
         },
     )
+    if result.validation is not None:
+        summary = result.validation
+        context.audit.append(
+            current_actor(),
+            "data.validate",
+            result.version.ref,
+            {
+                "suite": summary.suite_name,
+                "rows_in": summary.rows_in,
+                "accepted": summary.accepted,
+                "quarantined": summary.quarantined,
+                "failed_rules": [r.rule for r in summary.rules if r.status == "failed"],
+            },
+        )
     return result
 
 

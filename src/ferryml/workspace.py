@@ -40,6 +40,7 @@ class Workspace:
     root: Path
     raw: Path
     processed: Path
+    quarantine: Path
     models: Path
     reports: Path
     database_url: str
@@ -55,6 +56,7 @@ class Workspace:
             root=root,
             raw=root / config.paths.raw,
             processed=root / config.paths.processed,
+            quarantine=root / config.paths.quarantine,
             models=root / config.paths.models,
             reports=root / config.paths.reports,
             database_url=database_url,
@@ -63,7 +65,7 @@ class Workspace:
 
     @property
     def data_dirs(self) -> tuple[Path, ...]:
-        return (self.raw, self.processed, self.models, self.reports)
+        return (self.raw, self.processed, self.quarantine, self.models, self.reports)
 
     def create_layout(self) -> None:
         """Claim the root for this project and create every directory (existing ones are kept).

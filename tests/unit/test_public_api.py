@@ -18,6 +18,7 @@ PACKAGES = [
     "ferryml.data.ingest",
     "ferryml.data.pseudonymize",
     "ferryml.data.versioning",
+    "ferryml.data.validate",
 ]
 
 

@@ -16,6 +16,7 @@ from ferryml.config.base import StrictModel
 from ferryml.config.schema import SchemaConfig
 from ferryml.data.ingest.sources import SourceConfig
 from ferryml.data.synth.config import SynthConfig
+from ferryml.data.validate.rules import ValidationConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
 
 
@@ -39,6 +40,9 @@ class PathsConfig(StrictModel):
     root: Path = Field(default=Path(), description="Workspace root.")
     raw: Path = Field(default=Path("data/raw"), description="Raw data as it arrived.")
     processed: Path = Field(default=Path("data/processed"), description="Validated data.")
+    quarantine: Path = Field(
+        default=Path("data/quarantine"), description="Rows validation set aside, with reasons."
+    )
     models: Path = Field(default=Path("data/models"), description="Model artifacts.")
     reports: Path = Field(default=Path("reports"), description="HTML and Markdown reports.")
 
@@ -132,6 +136,11 @@ class ProjectConfig(StrictModel):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     schema_: SchemaConfig = Field(default_factory=SchemaConfig, alias="schema")
+    validation: ValidationConfig = Field(
+        default_factory=ValidationConfig,
+        description="Great Expectations rules every ingested chunk must pass (error) or be "
+        "quarantined for (warn).",
+    )
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     gates: GatesConfig = Field(default_factory=GatesConfig)

@@ -234,8 +234,15 @@ def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
 
 def test_a_rule_across_keys_blames_the_override_that_broke_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
-        load_config(environ={}, overrides=["data.synth.days=3"])
+        load_config(
+            environ={},
+            overrides=[
+                "data.synth.scenarios.missing_data.enabled=true",
+                "data.synth.scenarios.missing_data.start=2025-12-20",
+                "data.synth.scenarios.missing_data.end=2025-12-10",
+            ],
+        )
     [issue] = info.value.issues
     assert issue.key_path == "data.synth"
-    assert issue.source == "--set data.synth.days"
-    assert "does not overlap the generated period" in issue.found
+    assert issue.source.startswith("--set data.synth.scenarios.missing_data")
+    assert "must be on or after its start" in issue.found

@@ -44,13 +44,6 @@ def test_defaults_are_valid_and_every_field_documented() -> None:
         (
             {
                 "days": 10,
-                "scenarios": {"holiday_season": {"enabled": True, "start": "2025-02-01"}},
-            },
-            "does not overlap the generated period 2025-01-01..2025-01-10",
-        ),
-        (
-            {
-                "days": 10,
                 "scenarios": {
                     "bad_data": {"enabled": True, "start": "2025-01-05", "end": "2025-01-03"}
                 },
@@ -83,7 +76,7 @@ def test_invalid_values_say_what_to_fix(data: dict[str, Any], message: str) -> N
 
 def test_disabled_scenarios_need_no_valid_window() -> None:
     config = SynthConfig(days=5, scenarios={"holiday_season": {"start": date(2030, 1, 1)}})
-    assert not config.scenarios.active()
+    assert not config.scenarios.active(config.start, config.days)
 
 
 def test_null_windows_resolve_against_the_period() -> None:
@@ -114,3 +107,11 @@ def test_an_unknown_category_is_refused_even_when_its_scenario_is_off() -> None:
     scenarios = {"new_fraud_pattern": {"enabled": False, "merchant_category": "9999"}}
     with pytest.raises(ValidationError, match="must be a known code"):
         SynthConfig.model_validate({"scenarios": scenarios})
+
+
+def test_a_window_outside_the_period_is_simply_not_in_effect() -> None:
+    config = SynthConfig.model_validate(
+        {"days": 10, "scenarios": {"holiday_season": {"enabled": True, "start": "2025-02-01"}}}
+    )
+    assert not config.scenarios.holiday_season.in_effect(config.start, config.days)
+    assert config.scenarios.active(config.start, config.days) == []

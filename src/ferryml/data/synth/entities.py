@@ -140,7 +140,7 @@ def build_entities(config: SynthConfig, rng: np.random.Generator) -> Entities:
     """Draw every entity of the dataset from ``rng``."""
     scenarios = config.scenarios
     wave = scenarios.new_customers
-    wave_size = wave.customers if wave.enabled and wave.strength > 0 else 0
+    wave_size = wave.customers if wave.in_effect(config.start, config.days) else 0
     base = config.customers
     total = base + wave_size
 
@@ -238,7 +238,7 @@ def _merchants(
     onboarded = -rng.integers(1, 10 * 365, size=len(category))
 
     new = config.scenarios.new_merchant_category
-    if new.enabled and new.strength > 0:
+    if new.in_effect(config.start, config.days):
         first = _offset(config, new.window(config.start, config.days)[0])
         category = np.concatenate((category, np.full(new.merchants, n_categories)))
         channel = np.concatenate((channel, np.full(new.merchants, catalog.ONLINE)))

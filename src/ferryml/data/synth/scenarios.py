@@ -48,7 +48,7 @@ def _lerp(strength: float, factor: float) -> float:
 
 
 def _inside(config: SynthConfig, scenario: Scenario, day: date) -> bool:
-    if not (scenario.enabled and scenario.strength > 0):
+    if not scenario.in_effect(config.start, config.days):
         return False
     start, end = scenario.window(config.start, config.days)
     return start <= day <= end
@@ -100,7 +100,7 @@ def day_plans(config: SynthConfig) -> list[DayPlan]:
 
 def _active_since(config: SynthConfig, scenario: Scenario, day: date) -> bool:
     """New customers keep shopping after their signup window closes."""
-    if not (scenario.enabled and scenario.strength > 0):
+    if not scenario.in_effect(config.start, config.days):
         return False
     return scenario.window(config.start, config.days)[0] <= day
 
@@ -108,7 +108,7 @@ def _active_since(config: SynthConfig, scenario: Scenario, day: date) -> bool:
 def describe(config: SynthConfig) -> dict[str, dict[str, Any]]:
     """The active scenarios with their resolved windows and effective parameters."""
     out: dict[str, dict[str, Any]] = {}
-    for name, scenario in config.scenarios.active():
+    for name, scenario in config.scenarios.active(config.start, config.days):
         start, end = scenario.window(config.start, config.days)
         params = scenario.model_dump(mode="json", exclude={"enabled", "start", "end"})
         out[name] = {"start": start.isoformat(), "end": end.isoformat(), **params}

@@ -78,8 +78,11 @@ class ParquetReader(SourceReader):
         files = self._scan()
         problems = []
         for f in files:
-            found = f.columns + [k for k in f.partition if k not in f.columns]
-            self._drop_extras(found, schema)
+            # Partition keys the schema does not name are the directory layout, not data: they
+            # are listed per file in describe(), not reported as dropped columns.
+            keys = [k for k in f.partition if k not in f.columns and k in schema.names]
+            self._drop_extras(f.columns + keys, schema)
+            found = f.columns + keys
             missing = [name for name in schema.names if name not in found]
             if missing:
                 problems.append(missing_columns_error(str(f.path), missing, found).message)
