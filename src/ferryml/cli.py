@@ -292,14 +292,7 @@ def ingest(
         typer.Argument(help="A dataset declared under data.sources (default: the only one)."),
     ] = None,
     config: ConfigOption = None,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            help="'Now' for rules such as not-in-future, e.g. 2026-01-01 (default: the clock).",
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
-        ),
-    ] = None,
+    as_of: AsOfOption = None,
     set_: SetOption = None,
 ) -> None:
     """Read a declared source in chunks, typed by the schema, pseudonymize its PII columns,
@@ -353,6 +346,54 @@ def _print_ingest(result: Any) -> None:
         out.print(f"  Data Docs: {result.data_docs}")
 
 
+AsOfOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        help="'Now' for rules such as not-in-future, e.g. 2026-01-01 (default: the clock).",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+    ),
+]
+
+
+@app.command()
+@_friendly_errors
+def validate(
+    ref: Annotated[str, typer.Argument(help="DATASET@VERSION, or DATASET for the latest.")],
+    config: ConfigOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Check a published dataset version against the current Great Expectations suite
+    (rules change; data already accepted can be re-checked). Moves nothing; writes a JSON
+    summary and Data Docs under reports/validation/, and exits 1 if an error rule fails.
+
+    Example: [bold]ferry validate transactions -c my-fraud/configs/ferry.yaml[/bold]
+    """
+    from ferryml.pipeline import ProjectContext, validate_version
+
+    context = ProjectContext.open(_load(config, {}, None), create=False)
+    when = None if as_of is None else as_of.replace(tzinfo=UTC)
+    result = validate_version(context, ref, as_of=when)
+    summary = result.summary
+    out.print(
+        f"{result.version.ref}: {summary.rows_in:,} rows checked with {summary.suite_name}; "
+        f"today's warn rules would quarantine {summary.quarantined:,}",
+        highlight=False,
+    )
+    table = Table("rule", "severity", "failed rows", title="rules that caught something")
+    for rule in summary.rules:
+        if rule.status == "failed":
+            table.add_row(rule.rule, rule.severity, f"{rule.failed:,}")
+    if table.row_count:
+        out.print(table)
+    out.print(f"  summary: {result.report_dir / 'summary.json'}")
+    if result.data_docs is not None:
+        out.print(f"  Data Docs: {result.data_docs}")
+    if summary.rejected:
+        err.print("[bold red]error rules failed:[/bold red] this version would be rejected today")
+        raise typer.Exit(1)
+
+
 @data_app.command("list")
 @_friendly_errors
 def data_list(
@@ -381,10 +422,10 @@ def data_show(
     config: ConfigOption = None,
 ) -> None:
     """Show one dataset version: its schema, rows, hash, source and lineage."""
-    from ferryml.pipeline import ProjectContext
+    from ferryml.pipeline import ProjectContext, resolve_version
 
     context = ProjectContext.open(_load(config, {}, None), create=False)
-    version = _resolve_version(context, ref)
+    version = resolve_version(context, ref)
     out.print(f"[bold]{version.ref}[/bold]", highlight=False)
     out.print(f"rows: {version.rows:,}\ncontent hash: {version.content_hash}\npath: {version.path}")
     out.print(
@@ -413,18 +454,6 @@ def data_diff(
     context = ProjectContext.open(_load(config, {}, None), create=False)
     diff = context.datasets.diff(dataset, a, b)
     out.print(yaml.safe_dump(dataclasses.asdict(diff), sort_keys=False), markup=False)
-
-
-def _resolve_version(context: Any, ref: str) -> Any:
-    from ferryml.errors import DataError
-
-    if "@" in ref:
-        name, version = ref.split("@", 1)
-        return context.datasets.get(name, version)
-    latest = context.datasets.latest(ref)
-    if latest is None:
-        raise DataError(f"no published version of dataset {ref!r}", hint="run `ferry ingest` first")
-    return latest
 
 
 @config_app.command("show")

@@ -18,12 +18,23 @@ from pathlib import Path
 
 from ferryml.clock import Clock, SystemClock
 from ferryml.config.loader import LoadedConfig
-from ferryml.data.ingest.job import IngestResult, RowProgress, Validation, ingest_dataset
+from ferryml.data.ingest.job import (
+    IngestResult,
+    RowProgress,
+    Validation,
+    ingest_dataset,
+    reference_table,
+)
 from ferryml.data.pseudonymize import load_pii_key
 from ferryml.data.synth import SynthManifest, generate
-from ferryml.data.validate import ChunkValidator
-from ferryml.data.versioning import DatasetStore
-from ferryml.errors import ConfigError, FerryError
+from ferryml.data.validate import (
+    ChunkValidator,
+    ValidationSummary,
+    validate_stored,
+    write_summary,
+)
+from ferryml.data.versioning import DatasetStore, DatasetVersion
+from ferryml.errors import ConfigError, DataError, FerryError
 from ferryml.governance.audit import AuditTrail
 from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
@@ -199,3 +210,71 @@ def _pii_key(context: ProjectContext) -> bytes:
     return load_pii_key(
         settings.pii_key_env, key_file=context.workspace.root / settings.pii_key_file
     )
+
+
+def resolve_version(context: ProjectContext, ref: str) -> DatasetVersion:
+    """``DATASET@VERSION``, or ``DATASET`` for its latest version."""
+    if "@" in ref:
+        name, version = ref.split("@", 1)
+        return context.datasets.get(name, version)
+    latest = context.datasets.latest(ref)
+    if latest is None:
+        raise DataError(f"no published version of dataset {ref!r}", hint="run `ferry ingest` first")
+    return latest
+
+
+@dataclass(frozen=True)
+class Revalidation:
+    """The result of validating a stored version with the current suite."""
+
+    version: DatasetVersion
+    summary: ValidationSummary
+    report_dir: Path
+    data_docs: Path | None
+
+
+def validate_version(
+    context: ProjectContext, ref: str, *, as_of: datetime | None = None
+) -> Revalidation:
+    """Check a published version against today's rules; moves nothing, writes a report."""
+    config = context.loaded.config
+    if not config.validation.rules:
+        raise ConfigError("the config declares no validation rules", hint="add validation.rules")
+    version = resolve_version(context, ref)
+    validator = ChunkValidator(config.validation, config.schema_)
+    earlier = [
+        v for v in context.datasets.list(version.dataset) if v.created_at < version.created_at
+    ]
+    previous = max(earlier, key=lambda v: v.created_at) if earlier else None
+    when = as_of or context.clock.now()
+    summary, sample = validate_stored(
+        Path(version.path),
+        validator,
+        as_of=when,
+        chunk_rows=config.data.ingest.chunk_rows,
+        reference=reference_table(previous, validator),
+    )
+    stamp = context.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    report_dir = (
+        context.workspace.reports / "validation" / version.dataset / version.version / stamp
+    )
+    write_summary(summary, report_dir / "summary.json")
+    docs = None
+    if sample is not None:
+        docs = validator.suite.build_data_docs(
+            sample.to_pandas(), as_of=when, directory=report_dir / "data-docs"
+        )
+    context.audit.append(
+        current_actor(),
+        "data.validate",
+        version.ref,
+        {
+            "suite": summary.suite_name,
+            "rows_in": summary.rows_in,
+            "would_quarantine": summary.quarantined,
+            "rejected": summary.rejected,
+            "failed_rules": [r.rule for r in summary.rules if r.status == "failed"],
+            "report": str(report_dir),
+        },
+    )
+    return Revalidation(version=version, summary=summary, report_dir=report_dir, data_docs=docs)

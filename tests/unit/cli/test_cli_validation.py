@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
@@ -76,6 +77,24 @@ def test_injected_defects_are_quarantined_with_reasons(tmp_path: Path) -> None:
         actions = [row[0] for row in db.execute("SELECT action FROM audit_log ORDER BY seq")]
     assert actions[-2:] == ["data.ingest", "data.validate"]
 
+    # No raw PII anywhere ingestion and validation wrote: stored and quarantined rows,
+    # the summary, the reasons, the Data Docs.
+    raw = ds.dataset(root / "data" / "raw" / "synth" / "transactions", partitioning="hive")
+    secrets = {
+        v
+        for c in raw.to_table(columns=["card_number", "device_id"]).columns
+        for v in c.to_pylist()
+        if v
+    }
+    written = [*version.glob("part-*.parquet"), quarantine / "rows.parquet"]
+    values = {
+        str(v) for path in written for c in pq.read_table(path).columns for v in c.to_pylist()
+    }
+    assert not secrets & values
+    texts = [p.read_text(errors="replace") for p in (root / "reports").rglob("*") if p.is_file()]
+    texts.append((quarantine / "reasons.json").read_text())
+    assert not [s for s in secrets if any(s in text for text in texts)]
+
 
 def test_an_error_rule_rejects_the_input_and_publishes_nothing(tmp_path: Path) -> None:
     root, config = workspace(tmp_path)
@@ -91,3 +110,24 @@ def test_an_error_rule_rejects_the_input_and_publishes_nothing(tmp_path: Path) -
     with sqlite3.connect(root / "ferryml.db") as db:
         actions = [row[0] for row in db.execute("SELECT action FROM audit_log ORDER BY seq")]
     assert actions[-1] == "data.ingest.refused"
+
+
+def test_validate_rechecks_a_stored_version_against_todays_rules(tmp_path: Path) -> None:
+    root, config = workspace(tmp_path)
+    assert invoke("ingest", "-c", config, *AS_OF)[0] == 0
+    code, output = invoke("validate", "transactions", "-c", config, *AS_OF)
+    assert code == 0, output
+    assert "would quarantine 0" in output  # what was accepted passes the rules it passed
+
+    text = Path(config).read_text()
+    stricter = text.replace(
+        "values: [EUR, GBP, CHF, USD], severity: warn}", "values: [GBP], severity: error}"
+    )
+    assert stricter != text
+    Path(config).write_text(stricter)
+    code, output = invoke("validate", "transactions", "-c", config, *AS_OF)
+    assert code == 1
+    assert "allowed_values:currency" in output
+    assert "would be rejected today" in output
+    summaries = list((root / "reports" / "validation").rglob("*/summary.json"))
+    assert len(summaries) == 3  # the ingest's and one per `ferry validate`

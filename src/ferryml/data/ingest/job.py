@@ -132,7 +132,7 @@ def ingest_dataset(
             whole = validate_whole(
                 staged,
                 validation.validator.whole_checks,
-                reference=_reference(store, dataset, validation.validator),
+                reference=reference_table(store.latest(dataset), validation.validator),
             )
             _reject_on_errors(dataset, whole.errors)
             removed = quarantine_duplicates(staged, whole)
@@ -175,8 +175,8 @@ def _reject_on_errors(dataset: str, errors: list[Any]) -> None:
         )
 
 
-def _reference(store: DatasetStore, dataset: str, validator: ChunkValidator) -> pa.Table | None:
-    """The previous version's columns that distribution rules compare against, if any."""
+def reference_table(version: DatasetVersion | None, validator: ChunkValidator) -> pa.Table | None:
+    """The columns of ``version`` that distribution rules compare against, if any."""
     columns = sorted(
         {
             c
@@ -185,10 +185,9 @@ def _reference(store: DatasetStore, dataset: str, validator: ChunkValidator) -> 
             for c in check.columns
         }
     )
-    latest = store.latest(dataset)
-    if latest is None or not columns:
+    if version is None or not columns:
         return None
-    files = sorted(Path(latest.path).glob("*.parquet"))
+    files = sorted(Path(version.path).glob("*.parquet"))
     return ds.dataset(files, format="parquet").to_table(columns=columns)
 
 
@@ -236,4 +235,4 @@ def _regroup(batches: Iterator[Any], schema: Any, rows: int) -> Iterator[Any]:
         yield pa.Table.from_batches(buffer, schema=schema)
 
 
-__all__ = ["IngestResult", "Validation", "ingest_dataset", "key_columns"]
+__all__ = ["IngestResult", "Validation", "ingest_dataset", "key_columns", "reference_table"]

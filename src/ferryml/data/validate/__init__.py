@@ -36,6 +36,7 @@ from ferryml.data.validate.rules import (
     ValidationConfig,
     resolve,
 )
+from ferryml.data.validate.stored import validate_stored
 from ferryml.data.validate.whole import (
     DistributionResult,
     DuplicateKeys,
@@ -71,6 +72,7 @@ __all__ = [
     "quarantine_duplicates",
     "resolve",
     "validate_chunk",
+    "validate_stored",
     "validate_whole",
     "write_quarantine",
     "write_summary",
