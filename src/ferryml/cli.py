@@ -311,6 +311,15 @@ def ingest(
     _print_ingest(result)
 
 
+def _print_failed_rules(summary: Any) -> None:
+    table = Table("rule", "severity", "failed rows", title="rules that caught something")
+    for rule in summary.rules:
+        if rule.status == "failed":
+            table.add_row(rule.rule, rule.severity, f"{rule.failed:,}")
+    if table.row_count:
+        out.print(table)
+
+
 def _rows_only(progress: Callable[[int, int], None]) -> Callable[[int], None]:
     return lambda rows: progress(rows, 0)
 
@@ -334,12 +343,7 @@ def _print_ingest(result: Any) -> None:
         f"  validation ({summary.suite_name}): {summary.rows_in:,} rows in, "
         f"{summary.accepted:,} accepted, {summary.quarantined:,} quarantined"
     )
-    table = Table("rule", "severity", "failed rows", title="rules that caught something")
-    for rule in summary.rules:
-        if rule.status == "failed":
-            table.add_row(rule.rule, rule.severity, f"{rule.failed:,}")
-    if table.row_count:
-        out.print(table)
+    _print_failed_rules(summary)
     if result.quarantine_dir is not None:
         out.print(f"  quarantine: {result.quarantine_dir}")
     if result.data_docs is not None:
@@ -380,12 +384,7 @@ def validate(
         f"today's warn rules would quarantine {summary.quarantined:,}",
         highlight=False,
     )
-    table = Table("rule", "severity", "failed rows", title="rules that caught something")
-    for rule in summary.rules:
-        if rule.status == "failed":
-            table.add_row(rule.rule, rule.severity, f"{rule.failed:,}")
-    if table.row_count:
-        out.print(table)
+    _print_failed_rules(summary)
     out.print(f"  summary: {result.report_dir / 'summary.json'}")
     if result.data_docs is not None:
         out.print(f"  Data Docs: {result.data_docs}")
