@@ -12,6 +12,7 @@ PACKAGES = [
     "ferryml.errors",
     "ferryml.clock",
     "ferryml.storage",
+    "ferryml.storage.duckdb_session",
     "ferryml.governance",
     "ferryml.data",
     "ferryml.data.synth",

@@ -48,9 +48,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        _fsync_file(tmp)
+        fsync_path(tmp)
         tmp.replace(target)
-        _fsync_dir(target.parent)
+        fsync_path(target.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -79,7 +79,7 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(target.parent)
+        fsync_path(target.parent)
         return
     # rename(2) moves a directory onto an empty one, so a fresh mkdtemp name is safe to take.
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
@@ -90,25 +90,19 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         old.replace(target)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_path(target.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync_tree(root: Path) -> None:
-    for path in sorted(root.rglob("*"), reverse=True):  # files before their directories
-        if path.is_dir():
-            _fsync_dir(path)
-        else:
-            _fsync_file(path)
-    _fsync_dir(root)
+    for path in sorted(root.rglob("*"), reverse=True):  # entries before their directories
+        fsync_path(path)
+    fsync_path(root)
 
 
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a directory's entries to disk (a rename is durable once its directory
+    is fsynced)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -116,4 +110,10 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_directory", "atomic_path", "atomic_write_bytes", "atomic_write_text"]
+__all__ = [
+    "atomic_directory",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "fsync_path",
+]

@@ -11,9 +11,7 @@ uniqueness expectations do). Row numbers are global: staged files are numbered i
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from ferryml.data.validate.chunk import BROKEN_RULES_COLUMN, SAMPLE_SIZE, RuleFa
 from ferryml.data.validate.rules import Check, DistributionRule, Severity
 from ferryml.errors import DataError, InvalidInputError
 from ferryml.storage.atomic import atomic_path
+from ferryml.storage.duckdb_session import connect, quote_ident, sql_string_list
 
 FILE_COLUMN = "_file"
 ROW_COLUMN = "_row"
@@ -121,8 +120,8 @@ def validate_whole(
     duplicates: list[DuplicateKeys] = []
     distributions: list[DistributionResult] = []
     skipped: dict[str, str] = {}
-    with _connect(staged_dir) as con:
-        source = f"read_parquet({_sql_list(files)}, filename=true, file_row_number=true)"
+    with connect(staged_dir.parent, purpose="whole-dataset validation") as con:
+        source = f"read_parquet({sql_string_list(files)}, filename=true, file_row_number=true)"
         rows = int(_scalar(con, f"SELECT count(*) FROM {source}"))
         for check in checks:
             if check.rule.rule == "unique":
@@ -175,8 +174,8 @@ def _duplicates(
     check: Check,
     offsets: dict[str, int],
 ) -> DuplicateKeys:
-    keys = ", ".join(_ident(c) for c in check.columns)
-    not_null = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in check.columns)
+    keys = ", ".join(quote_ident(c) for c in check.columns)
+    not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in check.columns)
     query = f"""
         WITH ranked AS (
             SELECT filename, file_row_number, {keys},
@@ -209,10 +208,10 @@ def _distribution(
     ref = np.asarray(ref, dtype=np.float64)
     edges = psi_stat.quantile_edges(ref, bins=rule.bins)
     expected = psi_stat.bin_counts(ref, edges)
-    value_sql = f"CAST({_ident(column)} AS DOUBLE)"
+    value_sql = f"CAST({quote_ident(column)} AS DOUBLE)"
     bin_sql = " + ".join(f"({value_sql} >= ?)::INTEGER" for _ in edges) or "0"
     counted = con.execute(
-        f"SELECT {bin_sql} AS b, count(*) FROM {source} WHERE {_ident(column)} IS NOT NULL "
+        f"SELECT {bin_sql} AS b, count(*) FROM {source} WHERE {quote_ident(column)} IS NOT NULL "
         "GROUP BY b",
         [float(e) for e in edges],
     ).fetchall()
@@ -256,33 +255,9 @@ def _offsets(files: Sequence[Path]) -> dict[str, int]:
     return offsets
 
 
-@contextmanager
-def _connect(staged_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with tempfile.TemporaryDirectory(prefix=".ferryml-validate-", dir=staged_dir.parent) as tmp:
-        con = duckdb.connect(":memory:", config={"temp_directory": tmp})
-        try:
-            con.execute("SET TimeZone = 'UTC'")
-            yield con
-        except duckdb.Error as exc:
-            raise DataError(
-                f"whole-dataset validation failed in DuckDB: {' '.join(str(exc).split())}",
-                hint="check that the staged Parquet files share one schema",
-            ) from exc
-        finally:
-            con.close()
-
-
 def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
     rows = con.execute(query).fetchall()
     return int(rows[0][0]) if rows else 0
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
 
 
 __all__ = [

@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ferryml.data.versioning._duckdb import connect, parquet_files, quote_ident, sql_string_list
+from ferryml.data.versioning._duckdb import parquet_files
 from ferryml.data.versioning.model import DatasetDiff, DatasetVersion, RetypedColumn
 from ferryml.errors import DataError
+from ferryml.storage.duckdb_session import connect, quote_ident, sql_string_list
 
 SAMPLE_SIZE = 10
 """How many keys of rows only in a / only in b a diff carries, for display."""

@@ -52,8 +52,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ferryml.data.versioning._duckdb import connect, parquet_files, quote_ident
+from ferryml.data.versioning._duckdb import parquet_files
 from ferryml.errors import DataError, InvalidInputError
+from ferryml.storage.duckdb_session import connect, quote_ident
 
 HASH_FORMAT = "ferryml-dataset-content/v1"
 """Changes whenever the serialization changes; part of every hash."""

@@ -63,6 +63,7 @@ from ferryml.data.versioning.model import (
 )
 from ferryml.errors import DataError, InvalidInputError, StorageError
 from ferryml.names import validate_project_name
+from ferryml.storage.atomic import fsync_path
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import datasets
 
@@ -321,12 +322,12 @@ class DatasetStore:
         try:
             write_manifest(staged, self._project, version)
             for path in staged.iterdir():
-                _fsync(path)
-            _fsync(staged)
+                fsync_path(path)
+            fsync_path(staged)
             target.parent.mkdir(parents=True, exist_ok=True)
             staged.rename(target)
-            _fsync(target.parent)
-            _fsync(target.parent.parent)
+            fsync_path(target.parent)
+            fsync_path(target.parent.parent)
         except OSError as exc:
             raise StorageError(
                 f"cannot move the staged dataset {staged} to {target}: {exc.strerror or exc}",
@@ -394,11 +395,3 @@ def _utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         return ts.replace(tzinfo=UTC)
     return ts.astimezone(UTC)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
