@@ -7,27 +7,27 @@ Exit codes: 0 success; 1 a user error (a message without traceback, unless ``--d
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ferryml import __version__
-from ferryml.config.loader import LoadedConfig, load_config
-from ferryml.errors import FerryError
-from ferryml.logs import LogFormat, configure_logging
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from ferryml.cli_common import (
+    ConfigOption,
+    SetOption,
+    err,
+    out,
+    state,
+)
+from ferryml.cli_common import friendly_errors as _friendly_errors
+from ferryml.cli_common import load as _load
+from ferryml.cli_common import progress_bar as _progress_bar
+from ferryml.cli_features import features_app
 
 app = typer.Typer(
     name="ferry",
@@ -50,48 +50,7 @@ app.add_typer(config_app, name="config")
 data_app = typer.Typer(help="List, show and compare dataset versions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
-
-out = Console()
-err = Console(stderr=True)
-_state: dict[str, Any] = {"debug": False, "log_format": None}
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Project config (YAML). Default: $FERRY_CONFIG, else the embedded fraud project.",
-        show_default=False,
-    ),
-]
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        "-s",
-        help="Override a config key: --set data.synth.days=30 (repeatable; beats FERRY_… env).",
-        show_default=False,
-    ),
-]
-
-
-def _friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a FerryError into a message and exit code 1 (the traceback only with --debug)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except FerryError as exc:
-            if _state["debug"]:
-                raise
-            # soft_wrap: long paths and key paths stay on one line, for copy and paste.
-            err.print("[bold red]error:[/bold red]", escape(exc.message), soft_wrap=True)
-            if exc.hint:
-                err.print("[yellow]hint:[/yellow]", escape(exc.hint), soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
+app.add_typer(features_app, name="features")
 
 
 def _version(value: bool) -> None:
@@ -112,42 +71,10 @@ def _main(
         typer.Option("--log-format", help="text or json (default: the config's logging.format)."),
     ] = None,
 ) -> None:
-    _state["debug"] = debug
+    state["debug"] = debug
     if log_format is not None and log_format not in ("text", "json"):
         raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
-    _state["log_format"] = log_format
-
-
-def _load(config: Path | None, overrides: dict[str, Any], sets: list[str] | None) -> LoadedConfig:
-    # CLI flags beat --set only when both name one key; flags are applied last.
-    sets_and_flags = [*(sets or []), *(f"{k}={_yaml_scalar(v)}" for k, v in overrides.items())]
-    loaded = load_config(config, overrides=sets_and_flags)
-    logging_cfg = loaded.config.logging
-    log_format: LogFormat = _state["log_format"] or logging_cfg.format  # the flag beats config
-    configure_logging("DEBUG" if _state["debug"] else logging_cfg.level, log_format)
-    return loaded
-
-
-def _yaml_scalar(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-
-
-@contextmanager
-def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or None)
-
-        yield update
+    state["log_format"] = log_format
 
 
 @app.command()
@@ -230,10 +157,18 @@ def quickstart(
     """Run the lifecycle on embedded defaults: no services, no setup.
 
     Today it creates a workspace, generates the reference fraud data with its drift
-    scenarios and records every step on the audit trail. Later stages join as they land;
-    it never reports a stage that did not run.
+    scenarios, ingests it (validation, quarantine, versioning), builds the training set from
+    the feature store and loads the online store, recording every step on the audit trail.
+    Later stages join as they land; it never reports a stage that did not run.
     """
-    from ferryml.pipeline import ProjectContext, generate_data, ingest_data, record_new_workspace
+    from ferryml.cli_features import print_build
+    from ferryml.pipeline import (
+        ProjectContext,
+        build_feature_store,
+        generate_data,
+        ingest_data,
+        record_new_workspace,
+    )
     from ferryml.workspace import CONFIG_RELATIVE_PATH, write_starter_config
 
     config_path = workspace / CONFIG_RELATIVE_PATH
@@ -245,21 +180,24 @@ def quickstart(
         record_new_workspace(context)
     out.rule("[bold]ferryml quickstart")
     out.print(f"workspace: {context.workspace.root} ({'created' if created else 'reused'})")
-    with _progress_bar("1/2 generate data") as progress:
+    with _progress_bar("1/3 generate data") as progress:
         manifest = generate_data(context, None, progress)
     _print_manifest(manifest)
     # Replay on event time: ingestion happens the day after the generated period ends.
     synth = context.loaded.config.data.synth
     as_of = datetime.combine(synth.end + timedelta(days=1), time(), tzinfo=UTC)
-    with _progress_bar("2/2 ingest (pseudonymize, validate, version)") as progress:
+    with _progress_bar("2/3 ingest (pseudonymize, validate, version)") as progress:
         result = ingest_data(context, "transactions", _rows_only(progress), as_of=as_of)
     _print_ingest(result)
+    with out.status("3/3 features: point-in-time training set, Feast registry, online store"):
+        built = build_feature_store(context, result.version.ref, as_of=as_of)
+    print_build(built)
     verified = context.audit.verify()
     out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
     out.print(
-        "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version). "
-        "Features, training, gates, serving and monitoring are not built yet; quickstart will "
-        "run them as they land."
+        "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
+        "features (training set, feature store). Training, gates, serving and monitoring are "
+        "not built yet; quickstart will run them as they land."
     )
 
 

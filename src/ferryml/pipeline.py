@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferryml.clock import Clock, SystemClock
 from ferryml.config.loader import LoadedConfig
@@ -38,6 +39,10 @@ from ferryml.errors import ConfigError, DataError, FerryError
 from ferryml.governance.audit import AuditTrail
 from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
+
+if TYPE_CHECKING:
+    from ferryml.features.build import FeatureBuild
+    from ferryml.features.project_store import Materialized, ProjectFeatureStore
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
@@ -278,3 +283,69 @@ def validate_version(
         },
     )
     return Revalidation(version=version, summary=summary, report_dir=report_dir, data_docs=docs)
+
+
+@dataclass(frozen=True)
+class FeatureStoreBuild:
+    """A feature build and what was loaded online from it."""
+
+    build: FeatureBuild
+    materialized: Materialized
+
+
+def build_feature_store(
+    context: ProjectContext,
+    ref: str | None = None,
+    *,
+    fit_until: datetime | None = None,
+    as_of: datetime | None = None,
+) -> FeatureStoreBuild:
+    """Build the training set of a dataset version (default: the latest of the only source),
+    register it in Feast and load the online store and window state as of ``as_of``."""
+    from ferryml.features.project_store import ProjectFeatureStore
+
+    config = context.loaded.config
+    version = resolve_version(context, ref or _source_name(config.data.sources, None))
+    store = ProjectFeatureStore(context.loaded, context.workspace.root)
+    build = store.build(version, fit_until=fit_until)
+    context.audit.append(
+        current_actor(),
+        "features.build",
+        f"features@{build.feature_set_version}",
+        {
+            "dataset": version.ref,
+            "rows": build.rows,
+            "fit_until": build.fit_until.isoformat(),
+            "views": dict(build.views),
+            "path": str(build.path.relative_to(context.workspace.root)),
+        },
+    )
+    materialized = materialize_features(context, store, build, as_of=as_of)
+    return FeatureStoreBuild(build, materialized)
+
+
+def materialize_features(
+    context: ProjectContext,
+    store: ProjectFeatureStore | None = None,
+    build: FeatureBuild | None = None,
+    *,
+    as_of: datetime | None = None,
+) -> Materialized:
+    """Load the online store and window state from a build (default: the latest)."""
+    from ferryml.features.project_store import ProjectFeatureStore
+
+    store = store or ProjectFeatureStore(context.loaded, context.workspace.root)
+    build = build or store.latest_build()
+    materialized = store.materialize(build, as_of=as_of)
+    context.audit.append(
+        current_actor(),
+        "features.materialize",
+        f"features@{build.feature_set_version}",
+        {
+            "as_of": materialized.as_of.isoformat(),
+            "views": dict(materialized.views),
+            "window_events": dict(materialized.windows),
+            "online_store": store.settings.online_store.type,
+        },
+    )
+    return materialized

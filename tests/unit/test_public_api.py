@@ -20,6 +20,10 @@ PACKAGES = [
     "ferryml.data.pseudonymize",
     "ferryml.data.versioning",
     "ferryml.data.validate",
+    "ferryml.features.windows",
+    "ferryml.features.windows.state",
+    "ferryml.features.store",
+    "ferryml.features.transforms",
 ]
 
 

@@ -13,6 +13,7 @@ environment variable, or the flag that supplied the bad value — and lists ever
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import types
@@ -106,7 +107,42 @@ def load_config(
             issues=issues,
             hint="fix the keys listed above; `ferry config show` prints the merged config",
         ) from exc
+    _check_features(config, origins, source)
     return LoadedConfig(config=config, source=source, base_dir=base_dir)
+
+
+def _check_features(
+    config: ProjectConfig, origins: Mapping[KeyPath, Origin], default_source: str
+) -> None:
+    """Feature definitions against the schema (missing columns, wrong types, cycles), each
+    problem located in the file, variable or flag that set it."""
+    if config.features.is_empty:
+        return
+    from ferryml.features.graph import compile_features
+
+    try:
+        compile_features(config.project.name, config.features, config.schema_)
+    except ConfigError as exc:
+        issues = [_relocated(issue, origins, default_source) for issue in exc.issues]
+        raise ConfigError(exc.message.split("\n")[0], issues=issues, hint=exc.hint) from exc
+
+
+def _relocated(
+    issue: ConfigIssue, origins: Mapping[KeyPath, Origin], default_source: str
+) -> ConfigIssue:
+    loc: KeyPath = tuple(issue.key_path.split("."))
+    origin = Origin(default_source)
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in origins:
+            origin = origins[loc[:cut]]
+            break
+    position = origin.position
+    return dataclasses.replace(
+        issue,
+        source=origin.source,
+        line=position.line if position else None,
+        column=position.column if position else None,
+    )
 
 
 def embedded_config_text() -> str:

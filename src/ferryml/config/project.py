@@ -1,6 +1,6 @@
 """The project config: one model per section, every section strict (unknown keys are errors).
 
-Sections for stages that have not landed yet (features, training, gates, serving, monitoring,
+Sections for stages that have not landed yet (training, gates, serving, monitoring,
 governance) exist and accept no keys: a value written there would otherwise be silently
 ignored. Each fills in as its stage lands.
 """
@@ -17,6 +17,7 @@ from ferryml.config.schema import SchemaConfig
 from ferryml.data.ingest.sources import SourceConfig
 from ferryml.data.synth.config import SynthConfig
 from ferryml.data.validate.rules import ValidationConfig
+from ferryml.features.definitions import FeaturesConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
 
 
@@ -101,10 +102,6 @@ class DataConfig(StrictModel):
 
 class _PendingSection(StrictModel):
     """A section whose stage has not landed yet: it takes no keys."""
-
-
-class FeaturesConfig(_PendingSection):
-    """Feature definitions and the feature store (lands with the feature-store issue)."""
 
 
 class TrainingConfig(_PendingSection):

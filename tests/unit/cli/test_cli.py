@@ -149,8 +149,11 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
     assert code == 0, output
     assert "fraud rate" in output
-    assert "audit trail verified: 4 entries" in output  # init, generate, ingest, validate
+    # init, generate, ingest, validate, features build, features materialize
+    assert "audit trail verified: 6 entries" in output
     assert "transactions@" in output
+    text = " ".join(output.split())
+    assert "feature set " in text and "window state customer_amount" in text
     assert "not built yet" in output
     assert "quarantined" in output
     # a second run reuses the workspace and extends the same chain
@@ -158,7 +161,7 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     assert code == 0, output
     assert "reused" in output
     assert "unchanged: same content as before, nothing written" in " ".join(output.split())
-    assert "audit trail verified: 7 entries" in output
+    assert "audit trail verified: 11 entries" in output
 
 
 def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:

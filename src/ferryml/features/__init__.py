@@ -1,0 +1,1 @@
+"""Features: definitions, transforms, the offline builder, the online path, the feature store."""
