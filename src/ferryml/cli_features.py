@@ -7,6 +7,7 @@ Registered on the main app by :mod:`ferryml.cli`; the commands stay thin, the wo
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -74,6 +75,53 @@ def materialize(
     with out.status("loading the online store…"):
         materialized = materialize_features(context, as_of=_utc(as_of))
     _print_materialized(materialized)
+
+
+@features_app.command("discover")
+@friendly_errors
+def discover(
+    dataset: Annotated[
+        str | None,
+        typer.Argument(help="DATASET or DATASET@VERSION (default: latest of the only source)."),
+    ] = None,
+    sample_size: Annotated[
+        int, typer.Option(min=10, help="Labelled events sampled (class-balanced).")
+    ] = 300,
+    top_k: Annotated[int, typer.Option(min=1, help="How many candidates to export.")] = 10,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="YAML to write (default: reports/features/discovered-*.yaml)."),
+    ] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Search for features with Featuretools Deep Feature Synthesis: each sampled event is cut
+    off at its own time (no look-ahead), candidates are ranked by mutual information with the
+    label, and the best that ferryml can compute identically online are written as feature
+    definitions to paste under features:.
+
+    DFS makes one pass per sampled event and window: 300 events take minutes.
+
+    Example: [bold]ferry features discover --sample-size 100 --top-k 5[/bold]
+    """
+    from ferryml.pipeline import ProjectContext, discover_features
+
+    context = ProjectContext.open(load(config, {}, set_), create=False)
+    with out.status(f"running DFS on {sample_size} sampled events…"):
+        result, path = discover_features(
+            context, dataset, sample_size=sample_size, top_k=top_k, seed=seed, out=out_file
+        )
+    table = Table("rank", "candidate", "score", "exported as / why not", title="DFS candidates")
+    for rank, candidate in enumerate(result.candidates[:30], 1):
+        table.add_row(
+            str(rank),
+            candidate.name,
+            f"{candidate.score:.4f}",
+            candidate.exported_as or candidate.reason or f"not in the top {top_k}",
+        )
+    out.print(table)
+    out.print(f"[green]✓[/green] definitions written to {path}", soft_wrap=True)
 
 
 @features_app.command("list")

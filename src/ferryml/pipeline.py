@@ -42,6 +42,7 @@ from ferryml.workspace import Workspace, create_pii_key_file
 
 if TYPE_CHECKING:
     from ferryml.features.build import FeatureBuild
+    from ferryml.features.dfs import DiscoveryResult
     from ferryml.features.project_store import Materialized, ProjectFeatureStore
 
 Progress = Callable[[int, int], None]
@@ -349,3 +350,48 @@ def materialize_features(
         },
     )
     return materialized
+
+
+def discover_features(
+    context: ProjectContext,
+    ref: str | None = None,
+    *,
+    sample_size: int = 300,
+    top_k: int = 10,
+    seed: int = 0,
+    out: Path | None = None,
+) -> tuple[DiscoveryResult, Path]:
+    """Featuretools DFS on a labelled sample of a dataset version: ranked candidates and the
+    chosen ones as feature definitions, written as a YAML fragment to paste under features:."""
+    from ferryml.features.build import read_events
+    from ferryml.features.dfs import discover, write_discovery
+    from ferryml.features.project_store import ProjectFeatureStore
+
+    config = context.loaded.config
+    version = resolve_version(context, ref or _source_name(config.data.sources, None))
+    store = ProjectFeatureStore(context.loaded, context.workspace.root)
+    events = read_events(store.feature_set, version.path)
+    result = discover(
+        events,
+        {},
+        config.features,
+        config.schema_,
+        sample_size=sample_size,
+        top_k=top_k,
+        seed=seed,
+    )
+    stamp = context.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    path = out or context.workspace.reports / "features" / f"discovered-{stamp}.yaml"
+    write_discovery(result, path)
+    context.audit.append(
+        current_actor(),
+        "features.discover",
+        version.ref,
+        {
+            "sample_size": sample_size,
+            "candidates": len(result.candidates),
+            "exported": [c.exported_as for c in result.candidates if c.exported_as],
+            "path": str(path),
+        },
+    )
+    return result, path

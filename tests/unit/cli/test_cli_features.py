@@ -66,3 +66,43 @@ def test_build_without_data_says_what_to_run(tmp_path: Path) -> None:
     assert code == 1
     assert "no published version of dataset 'transactions'" in output
     assert "ferry ingest" in output
+
+
+def test_discover_writes_definitions_that_load(tmp_path: Path) -> None:
+    import yaml
+
+    config = str(tmp_path / "ws/configs/ferry.yaml")
+    small = (
+        "--set",
+        "data.synth.days=6",
+        "--set",
+        "data.synth.customers=150",
+        "--set",
+        "data.synth.merchants=30",
+        "--set",
+        "data.synth.transactions_per_day=150",
+        "--set",
+        "data.synth.base_fraud_rate=0.05",
+    )
+    assert invoke("init", str(tmp_path / "ws"), "--project", "demo")[0] == 0
+    assert invoke("generate", "--config", config, *small)[0] == 0
+    assert invoke("ingest", "--config", config, *small)[0] == 0
+    out_file = tmp_path / "found.yaml"
+    code, output = invoke(
+        "features",
+        "discover",
+        "--config",
+        config,
+        "--sample-size",
+        "20",
+        "--top-k",
+        "3",
+        "--out",
+        str(out_file),
+        *small,
+    )
+    assert code == 0, output
+    assert "DFS candidates" in output and str(out_file) in output
+    fragment = yaml.safe_load(out_file.read_text())
+    exported = {**fragment.get("windows", {}), **fragment.get("derived", {})}
+    assert 1 <= len(exported) <= 3
