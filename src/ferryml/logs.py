@@ -1,7 +1,7 @@
 """Structured logging: readable lines for people, one JSON object per line for log shippers.
 
 >>> configure_logging("INFO", "json")  # doctest: +SKIP
->>> logging.getLogger("ferryml.data").info("generated", extra={"rows": 1000})
+>>> logging.getLogger("ferryml.data").info("generated", extra={"rows": 1000})  # doctest: +SKIP
 {"ts": "...", "level": "INFO", "logger": "ferryml.data", "message": "generated", "rows": 1000}
 """
 
