@@ -42,6 +42,16 @@ def label_rate_snapshots(
     if len(keys) == 0:
         return _table(key_column, name, [], np.empty(0), np.empty(0))
     codes, uniques = pd.factorize(keys)
+    known = codes >= 0  # a null key (code -1) belongs to no entity: it would index the last one
+    if not known.all():
+        codes, times_us, labels, label_times_us = (
+            codes[known],
+            times_us[known],
+            labels[known],
+            label_times_us[known],
+        )
+    if len(codes) == 0:
+        return _table(key_column, name, [], np.empty(0), np.empty(0))
     day = np.floor_divide(times_us, MICROS_PER_DAY).astype(np.int64)
     first_day = int(day.min()) + 1
     last_day = int(day.max()) + 1 if until_us is None else int(until_us // MICROS_PER_DAY)

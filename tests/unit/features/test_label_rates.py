@@ -69,3 +69,19 @@ def test_a_label_arriving_after_the_snapshot_is_not_used() -> None:
     )
     assert rates[1 * DAY] == 0.0 and rates[2 * DAY] == 0.0  # fraud not known yet
     assert rates[3 * DAY] == 1.0 and rates[4 * DAY] == 1.0
+
+
+def test_events_without_an_entity_key_count_for_no_entity() -> None:
+    keys = np.array(["m", None], dtype=object)
+    table = label_rate_snapshots(
+        "risk",
+        keys,
+        np.array([0.5 * DAY, 0.6 * DAY]),
+        np.array([0.0, 1.0]),
+        np.array([np.nan, 0.7 * DAY]),
+        window_us=int(30 * DAY),
+        prior_weight=0.0,
+        key_column="k",
+    )
+    assert table.column("k").to_pylist() == ["m"]
+    assert table.column("risk").to_pylist() == [0.0]  # the keyless fraud is nobody's
