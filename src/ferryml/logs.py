@@ -1,9 +1,9 @@
 """Structured logging: readable lines for people, one JSON object per line for log shippers::
 
-    configure_logging("INFO", "json")
-    logging.getLogger("ferryml.data").info("generated", extra={"rows": 1000})
-    # stderr:
-    {"ts": "...", "level": "INFO", "logger": "ferryml.data", "message": "generated", "rows": 1000}
+configure_logging("INFO", "json")
+logging.getLogger("ferryml.data").info("generated", extra={"rows": 1000})
+# stderr:
+{"ts": "...", "level": "INFO", "logger": "ferryml.data", "message": "generated", "rows": 1000}
 """
 
 from __future__ import annotations
