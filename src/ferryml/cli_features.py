@@ -43,8 +43,10 @@ def build(
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
-    """Compute every feature as of each event (point-in-time), write the training set and the
-    batch views, register them in the Feast repository and load the online store.
+    """Build the point-in-time training set and load the feature store.
+
+    Computes every feature as of each event, writes the training set and the batch views,
+    registers them in the Feast repository and loads the online store and window state.
 
     Encodings (ordinal, frequency) learn on the events before --fit-until (default: the first
     features.store.fit_fraction of the time span).
@@ -64,8 +66,10 @@ def build(
 def materialize(
     as_of: DateOption = None, config: ConfigOption = None, set_: SetOption = None
 ) -> None:
-    """Load the latest build's batch features (latest row per entity at or before --as-of)
-    into the online store, and rebuild the window state from its events.
+    """Reload the online store and the window state from the latest build.
+
+    Loads the latest row per entity at or before --as-of into the online store, and rebuilds
+    the window state from the build's events.
 
     Run it after a Redis restart (the local Redis keeps nothing on disk) or nightly.
     """
@@ -96,10 +100,11 @@ def discover(
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
-    """Search for features with Featuretools Deep Feature Synthesis: each sampled event is cut
-    off at its own time (no look-ahead), candidates are ranked by mutual information with the
-    label, and the best that ferryml can compute identically online are written as feature
-    definitions to paste under features:.
+    """Search for new features with Featuretools Deep Feature Synthesis.
+
+    Each sampled event is cut off at its own time (no look-ahead), candidates are ranked by
+    mutual information with the label, and the best that ferryml can compute identically
+    online are written as feature definitions to paste under features:.
 
     DFS makes one pass per sampled event and window: 300 events take minutes.
 
@@ -150,8 +155,7 @@ def show(
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
-    """Show one feature: its definition, inputs, owner, version and the builds (dataset
-    versions) it was computed on."""
+    """Show one feature: definition, owner, version and the builds it was computed on."""
     from ferryml.features.project_store import ProjectFeatureStore
 
     store = ProjectFeatureStore.from_config(load(config, {}, set_))
