@@ -67,6 +67,23 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FeatureBuild]
     return root, build
 
 
+def test_a_build_records_its_lineage(built: tuple[Path, FeatureBuild]) -> None:
+    import hashlib
+
+    from ferryml.features.build import load_build
+
+    root, build = built
+    manifest = load_build(build.path)
+    assert manifest["dataset"] == build.dataset_ref
+    assert manifest["rows"] == pq.read_table(build.training_path).num_rows
+    customers = manifest["profiles"]["customer_profile"]
+    assert customers["path"] == "data/raw/synth/customers.parquet"
+    data = (root / customers["path"]).read_bytes()
+    assert customers["sha256"] == hashlib.sha256(data).hexdigest()
+    owners = {feature["owner"] for feature in manifest["features"]}
+    assert owners == {"fraud-ml-team"}
+
+
 def _same(online: Any, offline: Any) -> bool:
     if isinstance(online, float) or isinstance(offline, float):
         a = math.nan if online is None else float(online)

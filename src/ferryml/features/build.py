@@ -15,6 +15,7 @@ twice replaces it as a whole, readers never see a mix.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ def build_features(
             )
         (tmp / FITTED_FILE).write_text(json.dumps(training.fitted, indent=2, sort_keys=True))
         manifest = _manifest(feature_set, dataset, training, views, fit_until)
+        manifest["profiles"] = profile_lineage(feature_set, root)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return FeatureBuild.from_manifest(target, manifest)
 
@@ -166,6 +168,19 @@ def load_build(path: Path) -> dict[str, Any]:
         raise DataError(f"no feature build at {path}", hint="run `ferry features build` first")
     loaded: dict[str, Any] = json.loads(manifest.read_text())
     return loaded
+
+
+def profile_lineage(feature_set: FeatureSet, root: Path) -> dict[str, dict[str, str]]:
+    """Each profile table's path and sha256, so a build says exactly which file it joined."""
+    lineage = {}
+    for profile in feature_set.profiles:
+        path = root / profile.definition.path
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        lineage[profile.name] = {"path": str(profile.definition.path), "sha256": digest.hexdigest()}
+    return lineage
 
 
 def _default_cut(times_us: np.ndarray[Any, Any], fraction: float) -> datetime:
