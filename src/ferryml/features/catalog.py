@@ -36,10 +36,8 @@ def feature_set_spec(feature_set: FeatureSet, build: FeatureBuild) -> FeatureSet
     for profile in feature_set.profiles:
         definition = profile.definition
         fields = tuple(
-            FieldSpec(
-                name, "string" if kind == "string" else "float", "", definition.owner or owner
-            )
-            for name, kind in definition.columns.items()
+            FieldSpec(name, kind, "", definition.owner or owner)
+            for name, kind in profile.field_types.items()
         )
         views.append(
             BatchViewSpec(

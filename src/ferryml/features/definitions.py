@@ -18,7 +18,7 @@ each daily snapshot). A feature set's version is a hash of these definitions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -97,7 +97,16 @@ class WindowDefinition(StrictModel):
         return values
 
 
+TIME = frozenset({"timestamp", "date"})
+NUMBER = frozenset({"float", "int"})
+STRING = frozenset({"string"})
+InputTypes = dict[str, frozenset[str]]
+
+
 class _Derived(StrictModel):
+    inputs: ClassVar[InputTypes]
+    """The fields naming an input, in the transform's order, with the value types each accepts."""
+
     description: str = ""
     owner: str | None = None
 
@@ -106,6 +115,7 @@ class HourFeature(_Derived):
     """Hour of the day (0-23, UTC) of a timestamp."""
 
     kind: Literal["hour"]
+    inputs: ClassVar[InputTypes] = {"input": TIME}
     input: str
 
 
@@ -113,6 +123,7 @@ class WeekdayFeature(_Derived):
     """Day of the week (Monday 0 … Sunday 6, UTC) of a timestamp."""
 
     kind: Literal["weekday"]
+    inputs: ClassVar[InputTypes] = {"input": TIME}
     input: str
 
 
@@ -120,6 +131,7 @@ class WeekendFeature(_Derived):
     """1 on Saturday and Sunday (UTC), else 0."""
 
     kind: Literal["weekend"]
+    inputs: ClassVar[InputTypes] = {"input": TIME}
     input: str
 
 
@@ -127,6 +139,7 @@ class AgeYearsFeature(_Derived):
     """Whole years from ``birth`` (a date) to ``at`` (a timestamp); NaN when unknown."""
 
     kind: Literal["age_years"]
+    inputs: ClassVar[InputTypes] = {"birth": TIME, "at": TIME}
     birth: str
     at: str
 
@@ -135,6 +148,7 @@ class DaysBetweenFeature(_Derived):
     """Days (fractional) from ``start`` to ``end``, e.g. tenure since signup; NaN when unknown."""
 
     kind: Literal["days_between"]
+    inputs: ClassVar[InputTypes] = {"start": TIME, "end": TIME}
     start: str
     end: str
 
@@ -143,6 +157,7 @@ class HolidayFeature(_Derived):
     """1 when the (UTC) date of ``date`` is a public holiday in ``country`` (ISO 3166 alpha-2)."""
 
     kind: Literal["holiday"]
+    inputs: ClassVar[InputTypes] = {"date": TIME, "country": STRING}
     date: str
     country: str
 
@@ -151,6 +166,7 @@ class CountryDistanceFeature(_Derived):
     """Great-circle distance in km between two countries' capitals; NaN for unknown codes."""
 
     kind: Literal["country_distance"]
+    inputs: ClassVar[InputTypes] = {"origin": STRING, "destination": STRING}
     origin: str
     destination: str
 
@@ -162,6 +178,7 @@ class ExchangeFeature(_Derived):
     """
 
     kind: Literal["exchange"]
+    inputs: ClassVar[InputTypes] = {"amount": NUMBER, "currency": STRING}
     amount: str
     currency: str
     rates: dict[str, float] = Field(min_length=1)
@@ -180,6 +197,7 @@ class OneHotFeature(_Derived):
     which is 1 for any value not declared (unseen or missing)."""
 
     kind: Literal["one_hot"]
+    inputs: ClassVar[InputTypes] = {"input": STRING}
     input: str
     categories: list[str] = Field(min_length=1)
 
@@ -188,6 +206,7 @@ class OrdinalFeature(_Derived):
     """Category → rank by training-window frequency (0 = most frequent); unseen/missing → -1."""
 
     kind: Literal["ordinal"]
+    inputs: ClassVar[InputTypes] = {"input": STRING}
     input: str
 
 
@@ -195,6 +214,7 @@ class FrequencyFeature(_Derived):
     """Category → its share of the training window's rows; unseen/missing → 0.0."""
 
     kind: Literal["frequency"]
+    inputs: ClassVar[InputTypes] = {"input": STRING}
     input: str
 
 
@@ -202,6 +222,7 @@ class ProductFeature(_Derived):
     """``left x right`` (e.g. amount x merchant risk); NaN if either is NaN."""
 
     kind: Literal["product"]
+    inputs: ClassVar[InputTypes] = {"left": NUMBER, "right": NUMBER}
     left: str
     right: str
 
@@ -211,6 +232,7 @@ class RatioFeature(_Derived):
     NaN when the denominator is 0 or NaN."""
 
     kind: Literal["ratio"]
+    inputs: ClassVar[InputTypes] = {"numerator": NUMBER, "denominator": NUMBER}
     numerator: str
     denominator: str
 
@@ -219,6 +241,7 @@ class PassthroughFeature(_Derived):
     """A numeric column used as it is (e.g. amount)."""
 
     kind: Literal["passthrough"]
+    inputs: ClassVar[InputTypes] = {"input": NUMBER}
     input: str
 
 

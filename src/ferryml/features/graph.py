@@ -16,40 +16,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ferryml.config.schema import SchemaConfig
 from ferryml.errors import ConfigError, ConfigIssue, InvalidInputError
 from ferryml.features import definitions as d
-from ferryml.features.spec import FieldSpec
+from ferryml.features.spec import FieldSpec, FieldType
 from ferryml.features.transforms import make_transform
 from ferryml.features.transforms.base import Transform
 from ferryml.features.windows import WindowAggregation, parse_window
 
 CODE_VERSION = 1
 """Bumped when the meaning of a transform changes: it enters every feature set's version."""
-
-_TIME = frozenset({"timestamp", "date"})
-_NUMBER = frozenset({"float", "int"})
-_STRING = frozenset({"string"})
-
-# which inputs of each derived kind must have which value types
-_INPUT_TYPES: dict[type[Any], dict[str, frozenset[str]]] = {
-    d.HourFeature: {"input": _TIME},
-    d.WeekdayFeature: {"input": _TIME},
-    d.WeekendFeature: {"input": _TIME},
-    d.AgeYearsFeature: {"birth": _TIME, "at": _TIME},
-    d.DaysBetweenFeature: {"start": _TIME, "end": _TIME},
-    d.HolidayFeature: {"date": _TIME, "country": _STRING},
-    d.CountryDistanceFeature: {"origin": _STRING, "destination": _STRING},
-    d.ExchangeFeature: {"amount": _NUMBER, "currency": _STRING},
-    d.OneHotFeature: {"input": _STRING},
-    d.OrdinalFeature: {"input": _STRING},
-    d.FrequencyFeature: {"input": _STRING},
-    d.ProductFeature: {"left": _NUMBER, "right": _NUMBER},
-    d.RatioFeature: {"numerator": _NUMBER, "denominator": _NUMBER},
-    d.PassthroughFeature: {"input": _NUMBER},
-}
 
 
 @dataclass(frozen=True)
@@ -85,6 +62,14 @@ class ProfileNode:
     entity: str
     key_column: str
     definition: d.ProfileDefinition
+
+    @property
+    def field_types(self) -> dict[str, FieldType]:
+        """Each column's feature type: strings stay strings, numbers and times become floats."""
+        return {
+            name: "string" if kind == "string" else "float"
+            for name, kind in self.definition.columns.items()
+        }
 
 
 Node = Transform | WindowNode
@@ -243,16 +228,16 @@ def compile_features(
             declare(spec.name, spec.dtype, f"features.derived.{name}")
             produced_by[spec.name] = name
         nodes[name] = transform
-        reads[name] = tuple(zip(_input_fields(definition), transform.inputs, strict=True))
+        reads[name] = tuple(zip(definition.inputs, transform.inputs, strict=True))
 
     # every input exists and has the right type
     for name, pairs in reads.items():
         node = nodes[name]
         section = "windows" if isinstance(node, WindowNode) else "derived"
         expected_types = (
-            {"time": frozenset({"timestamp"}), "value": _NUMBER}
+            {"time": frozenset({"timestamp"}), "value": d.NUMBER}
             if isinstance(node, WindowNode)
-            else _INPUT_TYPES[type(config.derived[name])]
+            else config.derived[name].inputs
         )
         for field_name, input_name in pairs:
             where = f"features.{section}.{name}.{field_name}"
@@ -291,10 +276,6 @@ def feature_set_version(config: d.FeaturesConfig, schema: SchemaConfig) -> str:
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:12]
-
-
-def _input_fields(definition: Any) -> tuple[str, ...]:
-    return tuple(_INPUT_TYPES[type(definition)])
 
 
 def _window_us(text: str, where: str, source: str, issues: list[ConfigIssue]) -> int:

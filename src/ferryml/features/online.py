@@ -119,10 +119,7 @@ def _missing(kind: str) -> Any:
 def _view_columns(feature_set: FeatureSet, view: str) -> list[tuple[str, str]]:
     for profile in feature_set.profiles:
         if profile.name == view:
-            return [
-                (name, "string" if kind == "string" else "float")
-                for name, kind in profile.definition.columns.items()
-            ]
+            return list(profile.field_types.items())
     return [(view, "float")]
 
 

@@ -138,9 +138,9 @@ class ProjectFeatureStore:
         views = {}
         for name, time_column in build.time_columns.items():
             table = pq.read_table(build.view_path(name))
-            latest = latest_rows(table, self._key_of(name), time_column, cutoff)
-            self.repo.write_online(name, latest)
-            views[name] = latest.num_rows
+            known = rows_until(table, time_column, cutoff)
+            self.repo.write_online(name, known)  # keeps the newest row of each entity
+            views[name] = pc.count_distinct(known.column(self._key_of(name))).as_py()
         windows = {}
         with self.window_store() as store:
             for node in self.feature_set.windows:
@@ -186,14 +186,7 @@ class ProjectFeatureStore:
         raise DataError(f"the build has a view {view!r} the feature set does not declare")
 
 
-def latest_rows(table: pa.Table, key: str, time_column: str, cutoff_us: float) -> pa.Table:
-    """Per key, the row with the latest ``time_column`` at or before ``cutoff_us``."""
+def rows_until(table: pa.Table, time_column: str, cutoff_us: float) -> pa.Table:
+    """The rows of a batch view stamped at or before ``cutoff_us``."""
     stamps = pc.cast(pc.cast(table.column(time_column), pa.timestamp("us", tz="UTC")), pa.int64())
-    eligible = table.filter(pc.less_equal(stamps, int(cutoff_us)))
-    if eligible.num_rows == 0:
-        return eligible
-    ordered = eligible.sort_by([(key, "ascending"), (time_column, "descending")])
-    keys = ordered.column(key).to_numpy(zero_copy_only=False)
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    return ordered.filter(pa.array(first))
+    return table.filter(pc.less_equal(stamps, int(cutoff_us)))

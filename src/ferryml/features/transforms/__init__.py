@@ -24,26 +24,26 @@ from ferryml.features.transforms.derivative import (
 from ferryml.features.transforms.encoding import Frequency, OneHot, Ordinal
 from ferryml.features.transforms.enrichment import CountryDistance, Exchange, Holiday
 
-_SIMPLE: dict[type[Any], tuple[Callable[..., Transform], str, tuple[str, ...]]] = {
-    d.HourFeature: (Hour, "float", ("input",)),
-    d.WeekdayFeature: (Weekday, "float", ("input",)),
-    d.WeekendFeature: (Weekend, "float", ("input",)),
-    d.AgeYearsFeature: (AgeYears, "float", ("birth", "at")),
-    d.DaysBetweenFeature: (DaysBetween, "float", ("start", "end")),
-    d.HolidayFeature: (Holiday, "int", ("date", "country")),
-    d.CountryDistanceFeature: (CountryDistance, "float", ("origin", "destination")),
-    d.OrdinalFeature: (Ordinal, "int", ("input",)),
-    d.FrequencyFeature: (Frequency, "float", ("input",)),
-    d.ProductFeature: (Product, "float", ("left", "right")),
-    d.RatioFeature: (Ratio, "float", ("numerator", "denominator")),
-    d.PassthroughFeature: (Passthrough, "float", ("input",)),
+_SIMPLE: dict[type[Any], tuple[Callable[..., Transform], str]] = {
+    d.HourFeature: (Hour, "float"),
+    d.WeekdayFeature: (Weekday, "float"),
+    d.WeekendFeature: (Weekend, "float"),
+    d.AgeYearsFeature: (AgeYears, "float"),
+    d.DaysBetweenFeature: (DaysBetween, "float"),
+    d.HolidayFeature: (Holiday, "int"),
+    d.CountryDistanceFeature: (CountryDistance, "float"),
+    d.OrdinalFeature: (Ordinal, "int"),
+    d.FrequencyFeature: (Frequency, "float"),
+    d.ProductFeature: (Product, "float"),
+    d.RatioFeature: (Ratio, "float"),
+    d.PassthroughFeature: (Passthrough, "float"),
 }
 
 
 def make_transform(name: str, definition: Any, default_owner: str = "") -> Transform:
     """The transform a ``features.derived`` definition describes, with its output fields."""
+    inputs = tuple(getattr(definition, attr) for attr in definition.inputs)
     if isinstance(definition, d.ExchangeFeature):
-        inputs = (definition.amount, definition.currency)
         return Exchange(
             name, inputs, (field(name, "float", definition, default_owner),), definition.rates
         )
@@ -52,9 +52,8 @@ def make_transform(name: str, definition: Any, default_owner: str = "") -> Trans
             field(f"{name}__{category}", "int", definition, default_owner)
             for category in [*definition.categories, "other"]
         )
-        return OneHot(name, (definition.input,), outputs, definition.categories)
-    cls, dtype, input_fields = _SIMPLE[type(definition)]
-    inputs = tuple(getattr(definition, attr) for attr in input_fields)
+        return OneHot(name, inputs, outputs, definition.categories)
+    cls, dtype = _SIMPLE[type(definition)]
     return cls(name, inputs, (field(name, dtype, definition, default_owner),))
 
 
