@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferryml.errors import InvalidInputError, MissingDependencyError
 from ferryml.features.spec import (
@@ -298,3 +300,85 @@ def test_importing_the_store_does_not_import_feast() -> None:
     code = "import sys, ferryml.features.store; print('feast' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+def feast_rows(repo: FeastRepo, view_name: str, keys: list[str]) -> list[dict[str, object] | None]:
+    """What Feast's own ``get_online_features`` answers (None where it has no row)."""
+    store = repo.store()
+    view = store.get_feature_view(view_name)
+    join_key = view.join_keys[0]
+    fields = [f.name for f in view.features]
+    answer = store.get_online_features(
+        features=[f"{view_name}:{name}" for name in fields],
+        entity_rows=[{join_key: key} for key in keys],
+    ).to_dict()
+    rows: list[dict[str, object] | None] = []
+    for i in range(len(keys)):
+        row = {name: answer[name][i] for name in fields}
+        rows.append(None if all(v is None for v in row.values()) else row)
+    return rows
+
+
+def test_one_round_trip_reads_what_feast_reads(repo: FeastRepo, tmp_path: Path) -> None:
+    repo.apply(feature_set(tmp_path, repo.project))
+    repo.write_online("customer_profile", CUSTOMERS)
+    repo.write_online("merchant_risk", MERCHANTS)
+    lookups = [
+        ("customer_profile", "c2"),
+        ("merchant_risk", "m1"),
+        ("customer_profile", "nobody"),
+        ("merchant_risk", "c1"),  # a customer's key in the merchant view: no row
+        ("customer_profile", "c1"),
+    ]
+    rows = repo.read_online_rows(lookups)
+    expected = [feast_rows(repo, view, [key])[0] for view, key in lookups]
+    assert rows == expected
+    assert rows[2] is None and rows[3] is None and rows[0] is not None
+    # A missing key (an event without this entity) finds nothing, and breaks nothing.
+    assert repo.read_online_rows([("customer_profile", None)]) == [None]  # type: ignore[list-item]
+
+
+@pytest.mark.redis
+def test_rows_and_windows_share_one_script_call_on_one_redis(
+    redis_client: redis.Redis, redis_project: str, tmp_path: Path
+) -> None:
+    from ferryml.features.windows.state import WindowUpdate, open_window_store
+
+    kwargs = redis_client.connection_pool.connection_kwargs
+    url = f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+    repo = FeastRepo(tmp_path / "feature_repo", redis_project, RedisOnlineStoreConfig(url=url))
+    windows = open_window_store("redis", project=redis_project, url=url)
+    try:
+        repo.apply(feature_set(tmp_path, repo.project))
+        repo.write_online("customer_profile", CUSTOMERS)
+        hour = 3_600_000_000
+        first = [WindowUpdate("amount", "c1", 10 * hour, "e1", 5.0, 24 * hour)]
+        later = [WindowUpdate("amount", "c1", 11 * hour, "e2", 7.0, 24 * hour)]
+        lookups = [("customer_profile", "c1"), ("customer_profile", "nobody")]
+        before = redis_client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+        rows, histories = repo.read_online_with_windows(lookups, windows, first)
+        after = redis_client.info("commandstats")["cmdstat_evalsha"]["calls"]
+        assert after - before == 1  # the rows came with the window update, in one command
+        assert rows == repo.read_online_rows(lookups)
+        assert histories == [[]]
+        _, histories = repo.read_online_with_windows(lookups, windows, later)
+        assert histories == [[(10 * hour, 5.0)]]
+    finally:
+        windows.clear()
+        windows.close()
+        repo.teardown()
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=st.text(min_size=0, max_size=40))
+def test_entity_keys_are_encoded_as_feast_encodes_them(key: str) -> None:
+    from feast.infra.key_encoding_utils import serialize_entity_key
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+    from feast.protos.feast.types.Value_pb2 import Value
+
+    from ferryml.features.store.row_reads import entity_key_encoder
+
+    proto = EntityKey(join_keys=["customer_id"], entity_values=[Value(string_val=key)])
+    assert entity_key_encoder("customer_id", 3)(key) == serialize_entity_key(
+        proto, entity_key_serialization_version=3
+    )

@@ -270,6 +270,27 @@ def test_redis_keys_are_namespaced_and_expire(
         assert redis_client.exists(key) == 0
 
 
+@pytest.mark.redis
+def test_redis_reads_hashes_in_the_same_script_call(
+    redis_client: redis.Redis, redis_project: str
+) -> None:
+    one, two = f"ferryml:{redis_project}:h1", f"ferryml:{redis_project}:h2"
+    redis_client.hset(one, mapping={"a": b"1", "b": b"2"})
+    redis_client.hset(two, mapping={"x": b"\x00\xff"})
+    reads = [(one, ["b", "missing", "a"]), (f"ferryml:{redis_project}:none", ["a"]), (two, ["x"])]
+    try:
+        with open_window_store("redis", project=redis_project, client=redis_client) as store:
+            values, events = store.read_hashes_and_append(reads, [update(T0, "a", 1.0)])
+            assert values == [[b"2", None, b"1"], [None], [b"\x00\xff"]]
+            assert events == [[]]
+            # hashes only, then the update that the first call recorded is read back
+            assert store.read_hashes_and_append(reads[2:], []) == ([[b"\x00\xff"]], [])
+            assert store.read_and_append([update(T0 + 1, "b", 2.0)]) == [[(T0, 1.0)]]
+            store.clear()
+    finally:
+        redis_client.delete(one, two)
+
+
 def test_unknown_store_types_and_options_are_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="did you mean 'redis'"):
         open_window_store("rediss", project="t")

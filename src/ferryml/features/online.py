@@ -2,11 +2,14 @@
 
 The path for one event (a dict of raw fields):
 
-1. batch views (profiles, label-rate snapshots) read from the online store by entity key;
-   an entity the store does not know gets missing values (NaN / None) and is flagged;
+1. batch views (profiles, label-rate snapshots) read from the online store by entity key, all
+   in one round trip; an entity the store does not know gets missing values (NaN / None) and
+   is flagged;
 2. derived features that windows aggregate (e.g. the amount in the base currency);
 3. every window group read *and* updated in one call to the window state store: the
-   aggregates cover ``(t - w, t)``, then the event joins the state;
+   aggregates cover ``(t - w, t)``, then the event joins the state. When both stores are one
+   Redis, steps 1 and 3 share one round trip (:meth:`FeastRepo.read_online_with_windows`);
+   step 2 runs first unless it needs a batch view's field;
 4. the remaining derived features (combinations of windows, rates, request fields).
 
 Steps 2 and 4 call the same transform classes as the offline builder, in their row form:
@@ -16,22 +19,33 @@ Python scalars, no pandas, no numpy per request.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Protocol
 
 from ferryml.features.graph import FeatureSet, WindowNode
 from ferryml.features.transforms.base import Transform
 from ferryml.features.values import row_value
 from ferryml.features.windows import WindowUpdate, aggregate_events
-from ferryml.features.windows.state import WindowStateStore
+from ferryml.features.windows.state import Events, WindowStateStore
 
 
 class BatchFeatureReader(Protocol):
     """Where online batch-view rows come from (the Feast online store)."""
 
-    def read_online(self, view_name: str, entity_keys: list[str]) -> list[dict[str, Any] | None]:
-        """The latest row of each entity, None for an entity the store does not know."""
+    def read_online_rows(self, lookups: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """The latest row of each ``(view, entity key)``, None where the store has none."""
+        ...
+
+    def read_online_with_windows(
+        self,
+        lookups: Sequence[tuple[str, str]],
+        windows: WindowStateStore,
+        updates: Sequence[WindowUpdate],
+    ) -> tuple[list[dict[str, Any] | None], list[Events]]:
+        """The rows of ``lookups`` and ``windows.read_and_append(updates)``, in one round
+        trip where the stores allow it."""
         ...
 
 
@@ -65,31 +79,50 @@ class OnlineFeatures:
             for node in feature_set.joined_views
         ]
         before, self._windows, after = _phases(feature_set)
-        self._before: Sequence[Transform] = before
-        self._after: Sequence[Transform] = after
+        self._before = _steps(before)
+        self._after = _steps(after)
+        view_fields = {name for _, _, columns in self._views for name, _ in columns}
+        needed_first = [name for t in before for name in t.inputs]
+        needed_first += [node.value for node in self._windows]
+        self._views_first = not view_fields.isdisjoint(needed_first)
 
     def vector(self, event: Mapping[str, Any]) -> FeatureVector:
         """The features of ``event`` (raw fields by schema name; times as datetime, ISO text or
         float µs). Records the event in the window state."""
         row = {name: row_value(event.get(name), kind) for name, kind in self._input_types.items()}
-        unknown = []
-        for view, key_column, columns in self._views:
-            (found,) = self.reader.read_online(view, [row[key_column]])
-            if found is None:
-                unknown.append(view)
-            for name, kind in columns:
-                value = None if found is None else found.get(name)
-                row[name] = _missing(kind) if value is None else value
-        _run(self._before, row)
-        if self._windows:
-            self._update_windows(row, str(event.get(self._id_column)))
+        lookups = [(view, row[key_column]) for view, key_column, _ in self._views]
+        event_id = str(event.get(self._id_column))
+        if self._views_first:  # windows aggregate something a batch view provides
+            found = self.reader.read_online_rows(lookups)
+            unknown = self._assign(row, found)
+            _run(self._before, row)
+            histories = self.window_store.read_and_append(self._updates(row, event_id))
+        else:
+            _run(self._before, row)
+            found, histories = self.reader.read_online_with_windows(
+                lookups, self.window_store, self._updates(row, event_id)
+            )
+            unknown = self._assign(row, found)
+        for node, events in zip(self._windows, histories, strict=True):
+            row.update(aggregate_events(node.aggregation, events, int(row[node.time_column])))
         _run(self._after, row)
         return FeatureVector(
             {name: row[name] for name in self.feature_set.output_names}, tuple(unknown)
         )
 
-    def _update_windows(self, row: dict[str, Any], event_id: str) -> None:
-        updates = [
+    def _assign(self, row: dict[str, Any], found: list[dict[str, Any] | None]) -> list[str]:
+        """Put the batch views' fields in ``row``; return the views that had no row."""
+        unknown = []
+        for (view, _, columns), record in zip(self._views, found, strict=True):
+            if record is None:
+                unknown.append(view)
+            for name, kind in columns:
+                value = None if record is None else record.get(name)
+                row[name] = _missing(kind) if value is None else value
+        return unknown
+
+    def _updates(self, row: dict[str, Any], event_id: str) -> list[WindowUpdate]:
+        return [
             WindowUpdate(
                 view=node.name,
                 entity_key=str(row[node.key_column]),
@@ -100,16 +133,27 @@ class OnlineFeatures:
             )
             for node in self._windows
         ]
-        histories = self.window_store.read_and_append(updates)
-        for node, update, events in zip(self._windows, updates, histories, strict=True):
-            row.update(aggregate_events(node.aggregation, events, update.t_us))
 
 
-def _run(transforms: Sequence[Transform], row: dict[str, Any]) -> None:
-    for transform in transforms:
-        values = transform.row(*(row[name] for name in transform.inputs))
-        for spec, value in zip(transform.outputs, values, strict=True):
-            row[spec.name] = value
+_Step = tuple[
+    Callable[..., tuple[Any, ...]], Callable[[dict[str, Any]], Any], bool, tuple[str, ...]
+]
+"""A transform's row function, a getter of its inputs (C code), whether it has a single input
+(the getter then returns the value, not a tuple), and its output names."""
+
+
+def _steps(transforms: Sequence[Transform]) -> list[_Step]:
+    """The per-request loop then does no attribute lookup nor generator per transform."""
+    return [
+        (t.row, itemgetter(*t.inputs), len(t.inputs) == 1, tuple(o.name for o in t.outputs))
+        for t in transforms
+    ]
+
+
+def _run(steps: Sequence[_Step], row: dict[str, Any]) -> None:
+    for function, get, single, names in steps:
+        values = function(get(row)) if single else function(*get(row))
+        row.update(zip(names, values, strict=True))
 
 
 def _missing(kind: str) -> Any:

@@ -53,6 +53,10 @@ uses alembic) at the same PostgreSQL database, and the two histories must not co
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another process's write lock before giving up."""
 
+SQLITE_MMAP_BYTES = 1 << 30
+"""How much of a SQLite file the serving stores map into memory (address space, not resident
+memory): pages are then read without a ``read()`` call each."""
+
 DEFAULT_CONNECT_TIMEOUT_S = 5
 """PostgreSQL connect timeout: a wrong host fails in seconds instead of hanging for minutes."""
 

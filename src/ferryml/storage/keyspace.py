@@ -58,6 +58,13 @@ def connect_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> redis.Redi
     return client
 
 
+def same_server(a: redis.Redis, b: redis.Redis) -> bool:
+    """Whether two clients talk to the same Redis database (so one command can serve both)."""
+    ka = a.connection_pool.connection_kwargs
+    kb = b.connection_pool.connection_kwargs
+    return all(ka.get(k) == kb.get(k) for k in ("host", "port", "path", "db", "username"))
+
+
 class ProjectKeyspace:
     """The keys of one project in Redis. Redis errors leave as ferryml errors."""
 
@@ -138,4 +145,4 @@ def _mask(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
-__all__ = ["KEY_PREFIX", "ProjectKeyspace", "connect_redis"]
+__all__ = ["KEY_PREFIX", "ProjectKeyspace", "connect_redis", "same_server"]

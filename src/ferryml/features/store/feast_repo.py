@@ -57,13 +57,25 @@ from ferryml.features.store.historical import point_in_time
 from ferryml.features.store.names import feast_project_name, redis_connection_string
 from ferryml.features.store.online import (
     View,
+    decode_row,
     latest_per_entity,
     newer_than_stored,
     prepare_rows,
-    read_records,
     resolve_view,
 )
+from ferryml.features.store.row_reads import (
+    RedisRowReads,
+    RowReads,
+    SqliteRowReads,
+    redis_errors,
+)
+from ferryml.features.windows.state.base import (
+    Events,
+    WindowStateStore,
+    WindowUpdate,
+)
 from ferryml.names import validate_project_name
+from ferryml.storage.keyspace import same_server
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +126,7 @@ class FeastRepo:
         self._root = Path(root).absolute() if root is not None else self.repo_dir
         self._fs: FeatureStore | None = None
         self._views: dict[str, View] = {}
+        self._rows: RowReads | None = None
 
     @property
     def config_path(self) -> Path:
@@ -233,14 +246,84 @@ class FeastRepo:
     ) -> list[dict[str, Any] | None]:
         """The online features of each entity, ``None`` for an entity the store does not hold.
 
-        Calls the Feast online store's ``online_read`` with the cached view: no registry
-        lookup, no feature-reference parsing, no response protobuf per call. Views are
-        resolved once: after an apply by another process, call :meth:`refresh`.
+        Views are resolved once (no registry lookup per call): after an apply by another
+        process, call :meth:`refresh`.
         """
-        view = self._views.get(view_name) or self._view(view_name)
-        if not view.online:
-            raise InvalidInputError(f"view {view_name!r} is offline-only, it has no online rows")
-        return read_records(view, view_name, entity_keys)
+        return self.read_online_rows([(view_name, key) for key in entity_keys])
+
+    def read_online_rows(self, lookups: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """The online row of each ``(view name, entity key)``, in one round trip to the store
+        (one SQL statement, or one Redis pipeline); ``None`` where the store holds none."""
+        resolved = self._resolve(lookups)
+        raws = self._row_reads().read(resolved)
+        return [decode_row(view, raw) for (view, _), raw in zip(resolved, raws, strict=True)]
+
+    def read_online_with_windows(
+        self,
+        lookups: Sequence[tuple[str, str]],
+        windows: WindowStateStore,
+        updates: Sequence[WindowUpdate],
+    ) -> tuple[list[dict[str, Any] | None], list[Events]]:
+        """:meth:`read_online_rows` and ``windows.read_and_append(updates)`` of one request:
+        in one round trip when the online store and the window state are one Redis database
+        (one script call: a request then waits on the network once, not twice), else one after
+        the other."""
+        from ferryml.features.windows.state.redis import RedisWindowStore
+
+        resolved = self._resolve(lookups)
+        rows = self._row_reads()
+        if not (
+            updates
+            and isinstance(rows, RedisRowReads)
+            and isinstance(windows, RedisWindowStore)
+            and same_server(rows.client, windows.client)
+        ):
+            raws = rows.read(resolved)
+            histories = windows.read_and_append(updates)
+        else:
+            hash_reads, parse = rows.hash_reads(resolved)
+            with redis_errors():
+                values, histories = windows.read_hashes_and_append(hash_reads, updates)
+            raws = parse(values)
+        decoded = [decode_row(view, raw) for (view, _), raw in zip(resolved, raws, strict=True)]
+        return decoded, histories
+
+    def _resolve(self, lookups: Sequence[tuple[str, str]]) -> list[tuple[View, str]]:
+        resolved = []
+        for view_name, key in lookups:
+            view = self._views.get(view_name) or self._view(view_name)
+            if not view.online:
+                raise InvalidInputError(
+                    f"view {view_name!r} is offline-only, it has no online rows",
+                    hint=f"set online: true on {view_name!r} to serve it",
+                )
+            resolved.append((view, key))
+        return resolved
+
+    def _row_reads(self) -> RowReads:
+        if self._rows is None:
+            versioned = bool(self.store().config.registry.enable_online_feature_view_versioning)
+            if isinstance(self.online_store, SqliteOnlineStoreConfig):
+                self._rows = SqliteRowReads(
+                    self._root / self.online_store.path,
+                    self.feast_project,
+                    versioned_tables=versioned,
+                )
+            else:
+                from ferryml.storage.keyspace import connect_redis
+
+                url = self.online_store.url or self._redis_url
+                assert url is not None  # feast_config() refused a Redis store without one
+                self._rows = RedisRowReads(
+                    connect_redis(url), self.feast_project, versioned_names=versioned
+                )
+        return self._rows
+
+    def close(self) -> None:
+        """Close the connection of online reads (Feast's own connections stay with Feast)."""
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
 
     def refresh(self) -> None:
         """Forget the resolved views and reload the registry (after an apply elsewhere)."""
@@ -314,6 +397,7 @@ class FeastRepo:
 
         On SQLite, Feast deletes the whole online store file.
         """
+        self.close()
         if self.registry_path.exists():
             store = self.store()
             with calling_feast("tear down the feature store", DataError):

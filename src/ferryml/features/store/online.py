@@ -1,8 +1,9 @@
 """Reading and writing Feast's online store without Feast's per-call overhead.
 
-- **Reads** call the online store's ``online_read`` with a prebuilt ``EntityKey`` and a
-  cached ``FeatureView`` (a :class:`View`): p50 a third of ``get_online_features``'s on
-  SQLite, half on Redis (``benchmarks/feast_online.py``), through the same Feast store classes.
+- **Reads**: a :class:`View` is resolved once from the registry (no registry access per
+  request); :mod:`ferryml.features.store.row_reads` fetches the rows of every view of a request
+  in one round trip, and :func:`decode_row` turns one into Python values
+  (``benchmarks/feast_online.py`` compares with ``get_online_features``).
 - **Writes** keep the latest row per entity (:func:`latest_per_entity`) and drop rows no
   newer than what the store holds (:func:`newer_than_stored`): Feast's SQLite store
   overwrites whatever comes last while its Redis store keeps the newest, and ferryml wants
@@ -11,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ferryml.errors import DataError, InvalidInputError
 from ferryml.features.spec import FieldType
 from ferryml.features.store.compile import DTYPE_TAG
-from ferryml.features.store.feast_errors import calling_feast, did_you_mean, wrapped
+from ferryml.features.store.feast_errors import calling_feast, did_you_mean
+from ferryml.features.store.row_reads import RawRow, entity_key_encoder
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,8 +50,11 @@ class View:
     online: bool
     config: Any
     read: Callable[..., list[tuple[datetime | None, dict[str, Any] | None]]]
+    """Feast's own ``online_read`` (used before writes, to compare timestamps)."""
     key_proto: Any
     value_proto: Any
+    encode_key: Callable[[str | None], bytes]
+    """Feast's serialized entity key of one key (see :func:`entity_key_encoder`)."""
 
     def entity_key(self, key: str) -> Any:
         """Feast's ``EntityKey`` protobuf of one key of this view's entity."""
@@ -91,6 +96,9 @@ def resolve_view(store: FeatureStore, name: str, project: str) -> View:
         read=store.provider.online_store.online_read,
         key_proto=EntityKey,
         value_proto=Value,
+        encode_key=entity_key_encoder(
+            fv.join_keys[0], store.config.entity_key_serialization_version
+        ),
     )
 
 
@@ -109,34 +117,21 @@ def _ferry_dtype(field: Any) -> FieldType:
     return by_feast[name]
 
 
-def read_records(
-    view: View, view_name: str, entity_keys: Sequence[str]
-) -> list[dict[str, Any] | None]:
-    """The online features of each entity, ``None`` for an entity the store does not hold."""
-    protos = [view.entity_key(key) for key in entity_keys]
-    if not protos:
-        return []
-    try:
-        rows = view.read(view.config, view.feature_view, protos, None)
-    except Exception as exc:
-        raise wrapped(f"read view {view_name!r} online", exc, DataError) from exc
-    out: list[dict[str, Any] | None] = []
-    for timestamp, values in rows:
-        if values is None:
-            out.append(None)
-            continue
-        # Feast's Redis store answers the epoch and empty values for a key it lacks.
-        found = timestamp is not None and timestamp != _EPOCH
-        record: dict[str, Any] = {}
-        for name, proto_field in view.fields:
-            value = values.get(name)
-            if value is not None and value.WhichOneof("val") == proto_field:
-                record[name] = getattr(value, proto_field)
-                found = True
-            else:
-                record[name] = None
-        out.append(record if found else None)
-    return out
+def decode_row(view: View, raw: RawRow | None) -> dict[str, Any] | None:
+    """The Python values of one online row (``None`` for a field the row lacks or holds as
+    null); ``None`` when the store has no row."""
+    if raw is None:
+        return None
+    parse = view.value_proto.FromString
+    record: dict[str, Any] = {}
+    for name, proto_field in view.fields:
+        blob = raw.get(name)
+        value = None if blob is None else parse(blob)
+        if value is not None and value.WhichOneof("val") == proto_field:
+            record[name] = getattr(value, proto_field)
+        else:
+            record[name] = None
+    return record
 
 
 def prepare_rows(table: pa.Table, view: View, view_name: str) -> pa.Table:

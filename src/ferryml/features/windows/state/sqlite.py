@@ -28,7 +28,7 @@ from ferryml.features.windows.state.base import (
     prepare_bulk,
 )
 from ferryml.names import validate_project_name
-from ferryml.storage.db import SQLITE_BUSY_TIMEOUT_MS
+from ferryml.storage.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_MMAP_BYTES
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS window_events (
@@ -85,6 +85,9 @@ class SqliteWindowStore(WindowStateStore):
                 self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
                 self._conn.execute("PRAGMA journal_mode = WAL")  # persistent in the file
                 self._conn.execute("PRAGMA synchronous = NORMAL")  # per connection
+                self._conn.execute(
+                    f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}"
+                )  # reads without read()
             with self._transaction("create the window_events table"):
                 self._conn.execute(_SCHEMA)
         except StorageError:
