@@ -9,6 +9,10 @@ and **fail** when ``CI`` is ``true``/``1``: CI must never pass by silently skipp
   prefix whose keys are deleted at the end.
 - ``sqlite_engine``: a migrated SQLite platform DB in ``tmp_path``.
 - ``spark``: one SparkSession (``local[2]``, UTC) for the whole session.
+- ``mlflow_backend``: an MLflow tracking URI per test, on SQLite (a database migrated once per
+  session and copied per test) or on PostgreSQL (one database per session, migrated once;
+  tests keep apart by experiment and model names).
+- ``labeled_events``: a small training set with delayed labels (a table factory).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import itertools
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -115,6 +120,84 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+def _migrated_mlflow(uri: str) -> None:
+    """Create MLflow's tables at ``uri`` (its migrations take seconds: once per session)."""
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
+@pytest.fixture(scope="session")
+def _mlflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    _migrated_mlflow(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _mlflow_postgres() -> Iterator[str]:
+    name = f"ferryml_mlflow_{RUN_ID}"
+    try:
+        with _postgres_admin() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        _service_missing(f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}", exc, POSTGRES_START)
+    uri = f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    try:
+        _migrated_mlflow(uri)
+        yield uri
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def mlflow_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A tracking URI: a copy of the migrated SQLite template, or the session's PostgreSQL."""
+    if request.param == "sqlite":
+        target = tmp_path / "mlflow.db"
+        shutil.copyfile(request.getfixturevalue("_mlflow_sqlite_template"), target)
+        return f"sqlite:///{target}"
+    uri: str = request.getfixturevalue("_mlflow_postgres")
+    return uri
+
+
+@pytest.fixture
+def labeled_events() -> Callable[..., Any]:
+    """``make(days=60, per_day=40, seed=1)``: events from 2025-01-01, every 8th a fraud whose
+    chargeback arrives 5 days later; columns event_time, is_fraud, label_time, amount, hour."""
+    import numpy as np
+    import pyarrow as pa
+
+    def make(days: int = 60, per_day: int = 40, seed: int = 1) -> pa.Table:
+        rng = np.random.default_rng(seed)
+        n = days * per_day
+        start = datetime(2025, 1, 1, tzinfo=UTC)
+        times = [start + timedelta(days=i / per_day) for i in range(n)]
+        fraud = np.arange(n) % 8 == 0
+        return pa.table(
+            {
+                "event_time": pa.array(times, pa.timestamp("us", tz="UTC")),
+                "is_fraud": fraud.astype(np.int64),
+                "label_time": pa.array(
+                    [
+                        t + timedelta(days=5) if f else None
+                        for t, f in zip(times, fraud, strict=True)
+                    ],
+                    pa.timestamp("us", tz="UTC"),
+                ),
+                "amount": rng.gamma(2.0, 30.0, n) + 40.0 * fraud * rng.random(n),
+                "hour": rng.integers(0, 24, n).astype(float),
+            }
+        )
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,8 @@ from ferryml.cli_common import friendly_errors as _friendly_errors
 from ferryml.cli_common import load as _load
 from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
+from ferryml.cli_training import train as _train
+from ferryml.cli_training import ui as _ui
 
 app = typer.Typer(
     name="ferry",
@@ -51,6 +53,8 @@ data_app = typer.Typer(help="List, show and compare dataset versions.", no_args_
 app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
+app.command("train")(_train)
+app.command("ui")(_ui)
 
 
 def _version(value: bool) -> None:
@@ -158,10 +162,13 @@ def quickstart(
 
     Today it creates a workspace, generates the reference fraud data with its drift
     scenarios, ingests it (validation, quarantine, versioning), builds the training set from
-    the feature store and loads the online store, recording every step on the audit trail.
+    the feature store and loads the online store, trains LightGBM, a logistic baseline and an
+    EBM in MLflow and registers the best as champion (a new best as challenger), recording
+    every step on the audit trail.
     Later stages join as they land; it never reports a stage that did not run.
     """
     from ferryml.cli_features import print_build
+    from ferryml.cli_training import print_training
     from ferryml.pipeline import (
         ProjectContext,
         build_feature_store,
@@ -169,6 +176,7 @@ def quickstart(
         ingest_data,
         record_new_workspace,
     )
+    from ferryml.training.project import train_project
     from ferryml.workspace import CONFIG_RELATIVE_PATH, write_starter_config
 
     config_path = workspace / CONFIG_RELATIVE_PATH
@@ -180,24 +188,34 @@ def quickstart(
         record_new_workspace(context)
     out.rule("[bold]ferryml quickstart")
     out.print(f"workspace: {context.workspace.root} ({'created' if created else 'reused'})")
-    with _progress_bar("1/3 generate data") as progress:
+    with _progress_bar("1/4 generate data") as progress:
         manifest = generate_data(context, None, progress)
     _print_manifest(manifest)
     # Replay on event time: ingestion happens the day after the generated period ends.
     synth = context.loaded.config.data.synth
     as_of = datetime.combine(synth.end + timedelta(days=1), time(), tzinfo=UTC)
-    with _progress_bar("2/3 ingest (pseudonymize, validate, version)") as progress:
+    with _progress_bar("2/4 ingest (pseudonymize, validate, version)") as progress:
         result = ingest_data(context, "transactions", _rows_only(progress), as_of=as_of)
     _print_ingest(result)
-    with out.status("3/3 features: point-in-time training set, Feast registry, online store"):
+    with out.status("3/4 features: point-in-time training set, Feast registry, online store"):
         built = build_feature_store(context, result.version.ref, as_of=as_of)
     print_build(built)
+    with out.status("4/4 train: time split, delayed labels, MLflow runs, registry") as status:
+
+        def training_progress(name: str) -> None:
+            status.update(f"4/4 train: {name} (MLflow run, model, plots, lineage)")
+
+        training = train_project(
+            context, build=built.build, as_of=as_of, progress=training_progress
+        )
+    print_training(training)
     verified = context.audit.verify()
     out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
     out.print(
         "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
-        "features (training set, feature store). Training, gates, serving and monitoring are "
-        "not built yet; quickstart will run them as they land."
+        "features (training set, feature store), training (three model kinds in MLflow, the "
+        "best registered). Gates, serving and monitoring are not built yet; quickstart will "
+        "run them as they land."
     )
 
 

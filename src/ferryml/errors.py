@@ -13,7 +13,8 @@ callers only ever catch ferryml's own classes::
     ├── MissingDependencyError      an optional extra is not installed (says which to install)
     ├── ServiceUnavailableError     PostgreSQL, Redis, … does not answer
     ├── StorageError                the platform DB refused an operation
-    │   └── AuditChainBrokenError   the audit trail's hash chain does not verify
+    │   ├── AuditChainBrokenError   the audit trail's hash chain does not verify
+    │   └── ModelIntegrityError     a model's files differ from what was registered
     └── DataError                   data cannot be generated, read or written as asked
 """
 
@@ -130,6 +131,17 @@ class AuditChainBrokenError(StorageError):
         self.entry_id = entry_id
 
 
+class ModelIntegrityError(StorageError):
+    """A model's files do not hash to the SHA-256 recorded when it was registered."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            message,
+            hint="the artifact was changed or corrupted after registration; restore it from a "
+            "backup or retrain (`ferry train --from-run RUN_ID`) and register the new version",
+        )
+
+
 class DataError(FerryError):
     """Data cannot be generated, read or written as asked."""
 
@@ -144,6 +156,7 @@ __all__ = [
     "FerryError",
     "InvalidInputError",
     "MissingDependencyError",
+    "ModelIntegrityError",
     "ServiceUnavailableError",
     "StorageError",
     "WorkspaceError",

@@ -24,6 +24,9 @@ PACKAGES = [
     "ferryml.features.windows.state",
     "ferryml.features.store",
     "ferryml.features.transforms",
+    "ferryml.training",
+    "ferryml.training.trainers",
+    "ferryml.registry",
 ]
 
 

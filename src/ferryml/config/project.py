@@ -1,7 +1,7 @@
 """The project config: one model per section, every section strict (unknown keys are errors).
 
-Sections for stages that have not landed yet (training, gates, serving, monitoring,
-governance) exist and accept no keys: a value written there would otherwise be silently
+Sections for stages that have not landed yet (gates, serving, monitoring, governance)
+exist and accept no keys: a value written there would otherwise be silently
 ignored. Each fills in as its stage lands.
 """
 
@@ -19,6 +19,7 @@ from ferryml.data.synth.config import SynthConfig
 from ferryml.data.validate.rules import ValidationConfig
 from ferryml.features.definitions import FeaturesConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
+from ferryml.training.config import TrainingConfig
 
 
 class ProjectMeta(StrictModel):
@@ -102,10 +103,6 @@ class DataConfig(StrictModel):
 
 class _PendingSection(StrictModel):
     """A section whose stage has not landed yet: it takes no keys."""
-
-
-class TrainingConfig(_PendingSection):
-    """Trainers, splits, thresholds (lands with the training issue)."""
 
 
 class GatesConfig(_PendingSection):

@@ -16,6 +16,24 @@ from ferryml.errors import ConfigError
 runner = CliRunner()
 # Three days inside the reference config's holiday season, so its scenarios stay in the period.
 SMALL_PERIOD = ("--set", "data.synth.start=2025-12-10", "--set", "data.synth.days=3")
+# Enough history for a time split, with frequent and quickly confirmed fraud.
+TRAINABLE = tuple(
+    arg
+    for key in (
+        "data.synth.start=2025-10-01",
+        "data.synth.days=40",
+        "data.synth.transactions_per_day=300",
+        "data.synth.customers=1500",
+        "data.synth.merchants=200",
+        "data.synth.base_fraud_rate=0.03",
+        "data.synth.label_delay_days.max=7",
+        "training.label_maturity_days=7",
+        "training.split.validation_days=7",
+        "training.split.test_days=7",
+        "training.models.ebm.outer_bags=1",
+    )
+    for arg in ("--set", key)
+)
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -146,22 +164,27 @@ def test_audit_verify_fails_on_an_edited_entry(tmp_path: Path) -> None:
 
 def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> None:
     workspace = tmp_path / "qs"
-    code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
+    code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     assert "fraud rate" in output
-    # init, generate, ingest, validate, features build, features materialize
-    assert "audit trail verified: 6 entries" in output
+    # init, generate, ingest, validate, features build, materialize, model train, register
+    assert "audit trail verified: 8 entries" in output
     assert "transactions@" in output
     text = " ".join(output.split())
     assert "feature set " in text and "window state customer_amount" in text
+    for model in ("lightgbm", "logistic", "ebm"):
+        assert model in text
+    assert "registered fraud version 1 as champion" in text
     assert "not built yet" in output
     assert "quarantined" in output
-    # a second run reuses the workspace and extends the same chain
-    code, output = invoke("quickstart", "--workspace", str(workspace), *SMALL_PERIOD)
+    # a second run reuses the workspace, extends the same chain, and registers a challenger
+    code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
+    text = " ".join(output.split())
     assert "reused" in output
-    assert "unchanged: same content as before, nothing written" in " ".join(output.split())
-    assert "audit trail verified: 11 entries" in output
+    assert "unchanged: same content as before, nothing written" in text
+    assert "registered fraud version 2 as challenger" in text
+    assert "audit trail verified: 15 entries" in output
 
 
 def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:

@@ -111,10 +111,24 @@ def test_a_list_document_is_rejected(tmp_path: Path) -> None:
 
 
 def test_pending_sections_reject_keys_with_an_explanation(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "training:\n  model: lightgbm\n")
+    path = write(tmp_path, MINIMAL + "gates:\n  min_auc: 0.9\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
     assert "fills in as its stage lands" in info.value.issues[0].expected
+
+
+def test_a_training_typo_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "training:\n  model: lightgbm\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    issue = info.value.issues[0]
+    assert issue.key_path == "training.model" and "did you mean 'models'?" in issue.expected
+    path = write(
+        tmp_path, MINIMAL + "training:\n  models:\n    m: {kind: logistic, num_leaves: 3}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert info.value.issues[0].key_path.startswith("training.models.m")
 
 
 # --- precedence: one test per adjacent pair of sources --------------------------------------

@@ -1,0 +1,143 @@
+"""The model registry: versions of a project's model in MLflow, aliases, verified loads.
+
+A version is registered with the SHA-256 of its files
+(:func:`~ferryml.training.tracking.model_sha256`) as the tag ``ferryml.sha256``; every
+:meth:`ModelRegistry.download` hashes the files again and refuses a model that does not match
+(:class:`~ferryml.errors.ModelIntegrityError`): a corrupted or edited artifact never serves.
+Aliases are MLflow aliases (``champion``, ``challenger``), not the deprecated stages::
+
+    registry = ModelRegistry(tracker, "fraud")
+    version = registry.register("models:/m-1a2b…", sha256, run_id="…")
+    registry.set_alias("champion", version.version)
+    path = registry.download("champion")       # verified, or ModelIntegrityError
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferryml.errors import InvalidInputError, ModelIntegrityError
+from ferryml.training.tracking import TAG_PREFIX, Tracker, mlflow_errors, model_sha256
+
+SHA_TAG = TAG_PREFIX + "sha256"
+ALIASES = ("champion", "challenger")
+_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """One registered version: where its files are and what they must hash to."""
+
+    name: str
+    version: str
+    source: str
+    run_id: str | None
+    sha256: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+
+
+class ModelRegistry:
+    """The registered model ``name`` in the tracker's backend."""
+
+    def __init__(self, tracker: Tracker, name: str) -> None:
+        self.tracker = tracker
+        self.name = name
+
+    def register(
+        self, model_uri: str, sha256: str, *, run_id: str, tags: dict[str, str] | None = None
+    ) -> RegisteredVersion:
+        """A new version of the model from ``model_uri`` (e.g. ``models:/m-…``)."""
+        client = self.tracker.client
+        with mlflow_errors(self.tracker.uri, f"register a version of {self.name!r}"):
+            try:
+                client.get_registered_model(self.name)
+            except Exception:  # MLflow raises RESOURCE_DOES_NOT_EXIST for a new name
+                client.create_registered_model(self.name)
+            version = client.create_model_version(
+                self.name,
+                source=model_uri,
+                run_id=run_id,
+                tags={**(tags or {}), SHA_TAG: sha256},
+            )
+        return self.get(str(version.version))
+
+    def get(self, version_or_alias: str) -> RegisteredVersion:
+        """A version by number or alias; a named error for one that does not exist."""
+        client = self.tracker.client
+        with mlflow_errors(self.tracker.uri, f"read model {self.name!r}"):
+            try:
+                if version_or_alias.isdigit():
+                    found = client.get_model_version(self.name, version_or_alias)
+                else:
+                    found = client.get_model_version_by_alias(self.name, version_or_alias)
+            except Exception as exc:
+                if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
+                    raise InvalidInputError(
+                        f"model {self.name!r} has no version or alias {version_or_alias!r}",
+                        hint="list versions with `ferry models list`; train one with `ferry train`",
+                    ) from exc
+                raise
+        tags = dict(found.tags or {})
+        sha = tags.get(SHA_TAG)
+        if not sha:
+            raise ModelIntegrityError(
+                f"model {self.name!r} version {found.version} has no {SHA_TAG} tag: it was not "
+                "registered by ferryml, so its files cannot be verified"
+            )
+        return RegisteredVersion(
+            name=self.name,
+            version=str(found.version),
+            source=str(found.source),
+            run_id=found.run_id,
+            sha256=sha,
+            aliases=tuple(found.aliases or ()),
+            tags=tags,
+        )
+
+    def set_alias(self, alias: str, version: str) -> None:
+        """Point ``alias`` at ``version`` (moving it from the version that had it)."""
+        if not _ALIAS.match(alias):
+            raise InvalidInputError(
+                f"invalid alias {alias!r}: lowercase letters, digits, '-' and '_'",
+                hint=f"ferryml uses {', '.join(ALIASES)}",
+            )
+        self.get(version)
+        with mlflow_errors(self.tracker.uri, f"set alias {alias!r}"):
+            self.tracker.client.set_registered_model_alias(self.name, alias, version)
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version ``alias`` points at, None when it points nowhere."""
+        try:
+            return self.get(alias).version
+        except InvalidInputError:
+            return None
+
+    def download(self, version_or_alias: str, destination: Path | None = None) -> Path:
+        """The model's files in a local directory, verified against the registered SHA-256."""
+        import mlflow.artifacts
+
+        registered = self.get(version_or_alias)
+        target = destination or Path(tempfile.mkdtemp(prefix="ferryml-model-"))
+        with mlflow_errors(self.tracker.uri, f"download {self.name!r} v{registered.version}"):
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=registered.source,
+                    dst_path=str(target),
+                    tracking_uri=self.tracker.uri,
+                )
+            )
+        actual = model_sha256(local)
+        if actual != registered.sha256:
+            raise ModelIntegrityError(
+                f"model {self.name!r} version {registered.version} ({registered.source}) hashes "
+                f"to {actual[:12]}…, not to the {registered.sha256[:12]}… recorded at "
+                "registration: refused"
+            )
+        return local
+
+
+__all__ = ["ALIASES", "SHA_TAG", "ModelRegistry", "RegisteredVersion"]
