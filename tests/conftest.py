@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -66,10 +67,9 @@ def _postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
     )
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database for this session; dropped (FORCE) at the end."""
-    name = f"ferryml_test_{RUN_ID}"
+@contextmanager
+def _fresh_database(name: str) -> Iterator[str]:
+    """A new PostgreSQL database ``name``; its URL; dropped (FORCE) at the end."""
     try:
         with _postgres_admin() as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -82,6 +82,13 @@ def postgres_url() -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this session; dropped (FORCE) at the end."""
+    with _fresh_database(f"ferryml_test_{RUN_ID}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -138,21 +145,9 @@ def _mlflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _mlflow_postgres() -> Iterator[str]:
-    name = f"ferryml_mlflow_{RUN_ID}"
-    try:
-        with _postgres_admin() as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.OperationalError as exc:
-        _service_missing(f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}", exc, POSTGRES_START)
-    uri = f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
-    try:
-        _migrated_mlflow(uri)
-        yield uri
-    finally:
-        with _postgres_admin() as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with _fresh_database(f"ferryml_mlflow_{RUN_ID}") as url:
+        _migrated_mlflow(url)
+        yield url
 
 
 @pytest.fixture(

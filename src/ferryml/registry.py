@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ferryml.errors import InvalidInputError, ModelIntegrityError
-from ferryml.training.tracking import TAG_PREFIX, Tracker, mlflow_errors, model_sha256
+from ferryml.training.tracking import (
+    TAG_PREFIX,
+    Tracker,
+    is_missing,
+    mlflow_errors,
+    model_sha256,
+)
 
 SHA_TAG = TAG_PREFIX + "sha256"
 ALIASES = ("champion", "challenger")
@@ -75,7 +81,7 @@ class ModelRegistry:
                 else:
                     found = client.get_model_version_by_alias(self.name, version_or_alias)
             except Exception as exc:
-                if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
+                if is_missing(exc):
                     raise InvalidInputError(
                         f"model {self.name!r} has no version or alias {version_or_alias!r}",
                         hint="list versions with `ferry models list`; train one with `ferry train`",

@@ -23,7 +23,7 @@ from ferryml.errors import InvalidInputError
 from ferryml.training.config import TrainingConfig
 from ferryml.training.project import ProjectTraining, tracker_for, train_project
 from ferryml.training.run import Progress
-from ferryml.training.tracking import TAG_PREFIX, mlflow_errors
+from ferryml.training.tracking import TAG_PREFIX, is_missing, mlflow_errors
 
 if TYPE_CHECKING:
     from ferryml.pipeline import ProjectContext
@@ -76,7 +76,7 @@ def reproduce_run(
         try:
             run = tracker.client.get_run(run_id)
         except Exception as exc:
-            if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
+            if is_missing(exc):
                 raise InvalidInputError(
                     f"no MLflow run {run_id!r} at {tracker.uri}",
                     hint="copy the run id from `ferry train` or the MLflow UI (`ferry ui`)",

@@ -114,6 +114,12 @@ def mlflow_errors(uri: str, action: str) -> Iterator[None]:
         raise
 
 
+def is_missing(exc: BaseException) -> bool:
+    """Whether an MLflow error says that the run, model or version asked for does not exist."""
+    text = str(exc)
+    return "RESOURCE_DOES_NOT_EXIST" in text or "not found" in text.lower()
+
+
 def _mask(uri: str) -> str:
     """``uri`` without a password."""
     if "@" in uri and "://" in uri:
@@ -183,6 +189,7 @@ __all__ = [
     "default_tracking_uri",
     "file_sha256",
     "git_sha",
+    "is_missing",
     "lineage_tags",
     "mlflow_errors",
     "model_sha256",

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ferryml.errors import InvalidInputError
 from ferryml.training.labels import MICROS_PER_DAY, label_completeness, labels_known_at
-from ferryml.training.splits import plan_split
+from ferryml.training.splits import TimeSplit, plan_split
 
 DAY = MICROS_PER_DAY
 
@@ -50,10 +50,9 @@ def test_completeness_counts_every_event_and_positive_once(
         assert share is None or 0.0 <= share <= 1.0
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(0, 100 * DAY), min_size=1, max_size=200))
-def test_periods_are_disjoint_and_ordered_in_time(times: list[float]) -> None:
-    plan = plan_split(
+def hundred_days() -> TimeSplit:
+    """100 days: 30 of maturity, 10 of test, 10 of validation, 50 of training."""
+    return plan_split(
         first_us=0.0,
         cutoff_us=100 * DAY,
         maturity_days=30,
@@ -61,6 +60,12 @@ def test_periods_are_disjoint_and_ordered_in_time(times: list[float]) -> None:
         test_days=10,
         min_train_days=14,
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 100 * DAY), min_size=1, max_size=200))
+def test_periods_are_disjoint_and_ordered_in_time(times: list[float]) -> None:
+    plan = hundred_days()
     t = np.array(times)
     train, validation, test = plan.masks(t)
     assert not (train & validation).any() and not (validation & test).any()
@@ -87,14 +92,7 @@ def test_a_history_too_short_for_the_split_is_refused_with_the_arithmetic() -> N
 
 
 def test_describe_gives_iso_boundaries() -> None:
-    plan = plan_split(
-        first_us=0.0,
-        cutoff_us=100 * DAY,
-        maturity_days=30,
-        validation_days=10,
-        test_days=10,
-        min_train_days=14,
-    )
+    plan = hundred_days()
     assert plan.describe() == {
         "train_from": "1970-01-01T00:00:00+00:00",
         "validation_from": "1970-02-20T00:00:00+00:00",
