@@ -166,6 +166,8 @@ def print_training(training: ProjectTraining) -> None:
             f"{training.registered.version} as [bold]{training.alias}[/bold] "
             f"(sha256 {training.registered.sha256[:12]}…)"
         )
+    if training.report is not None:
+        out.print(f"report: {training.report}", soft_wrap=True)
     out.print(f"MLflow: {training.tracking_uri} — browse with [bold]ferry ui[/bold]")
 
 

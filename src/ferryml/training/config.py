@@ -105,6 +105,18 @@ class CostConfig(StrictModel):
     false_negative_factor: float = Field(default=1.0, ge=0)
 
 
+class SearchConfig(StrictModel):
+    """A small hyperparameter search on validation PR-AUC (Optuna TPE, seeded, sequential)."""
+
+    trials: int = Field(
+        default=0,
+        ge=0,
+        le=500,
+        description="Trials per LightGBM or logistic model, the configured values first "
+        "(0: no search).",
+    )
+
+
 class TrackingConfig(StrictModel):
     """Where MLflow records runs and models."""
 
@@ -135,6 +147,7 @@ class TrainingConfig(StrictModel):
         "(chargebacks) may still arrive.",
     )
     split: SplitConfig = Field(default_factory=SplitConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
     costs: CostConfig = Field(default_factory=CostConfig)
     primary_metric: Literal["pr_auc", "roc_auc", "recall_at_fpr", "expected_cost"] = Field(
         default="pr_auc", description="What picks the best model of a run."
@@ -163,6 +176,7 @@ __all__ = [
     "LightGBMModel",
     "LogisticModel",
     "ModelConfig",
+    "SearchConfig",
     "SplitConfig",
     "TrackingConfig",
     "TrainingConfig",

@@ -64,4 +64,13 @@ def importance(values: Mapping[str, float], title: str, top: int = 20) -> Figure
     return figure
 
 
-__all__ = ["confusion", "importance", "pr_curves"]
+def png(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+__all__ = ["confusion", "importance", "png", "pr_curves"]

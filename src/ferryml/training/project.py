@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +24,16 @@ from ferryml.features.values import to_micros
 from ferryml.registry import ModelRegistry, RegisteredVersion
 from ferryml.training.config import TrainingConfig
 from ferryml.training.dataset import Columns, PreparedData, prepare
+from ferryml.training.report import write_report
 from ferryml.training.run import Progress, TrainingResult, train_models
-from ferryml.training.tracking import Tracker, default_tracking_uri, file_sha256, git_sha
+from ferryml.training.tracking import (
+    Tracker,
+    default_tracking_uri,
+    file_sha256,
+    git_sha,
+    lineage_tags,
+    mlflow_errors,
+)
 
 if TYPE_CHECKING:
     from ferryml.config.loader import LoadedConfig
@@ -47,6 +55,8 @@ class ProjectTraining:
     alias: str | None
     tracking_uri: str
     currency: str
+    lineage: dict[str, str]
+    report: Path | None = None
 
 
 def tracker_for(loaded: LoadedConfig, root: Path) -> Tracker:
@@ -157,9 +167,20 @@ def train_project(
             f"{registry.name}@{registered.version}",
             {"run": best.run_id, "alias": alias, "sha256": best.sha256},
         )
-    return ProjectTraining(
-        build, prepared, result, registered, alias, tracker.uri, training_config.costs.currency
+    training = ProjectTraining(
+        build,
+        prepared,
+        result,
+        registered,
+        alias,
+        tracker.uri,
+        training_config.costs.currency,
+        lineage_tags(lineage),
     )
+    report = write_report(training, context.workspace.reports / "training", config.project.name)
+    with mlflow_errors(tracker.uri, "attach the training report"):
+        tracker.client.log_artifact(result.best.run_id, str(report), "report")
+    return replace(training, report=report)
 
 
 def _label_column(labels: list[str]) -> str:

@@ -23,6 +23,7 @@ from ferryml.errors import InvalidInputError
 from ferryml.training.config import TrainingConfig
 from ferryml.training.dataset import PreparedData
 from ferryml.training.metrics import RankingMetrics, ranking_metrics
+from ferryml.training.search import search, searchable
 from ferryml.training.threshold import CostThreshold, best_threshold, expected_cost
 from ferryml.training.tracking import Tracker, lineage_tags, mlflow_errors, model_sha256
 from ferryml.training.trainers import TrainedModel, make_trainer
@@ -46,6 +47,8 @@ class ModelResult:
     test_at_threshold: CostThreshold
     """The validation threshold applied to the test period."""
     importance: dict[str, float]
+    images: dict[str, bytes]
+    """The run's plots as PNG, by name (pr_curve, confusion_test, importance)."""
 
     def metric(self, name: str) -> float:
         """A validation metric by name (``expected_cost`` from the threshold)."""
@@ -119,6 +122,15 @@ def _train_one(
     from ferryml.training import plots
 
     model_config = config.models[name]
+    trials: list[dict[str, Any]] | None = None
+    if config.search.trials and searchable(model_config):
+        model_config, trials = search(
+            model_config,
+            prepared.training_data(),
+            trials=config.search.trials,
+            seed=config.seed,
+            threads=config.threads,
+        )
     trainer = make_trainer(model_config, seed=config.seed, threads=config.threads)
     trained = trainer.fit(prepared.training_data())
     valid_scores = trained.predict(prepared.validation.x)
@@ -146,23 +158,23 @@ def _train_one(
         )
         for path, text in artifacts.items():
             mlflow.log_text(text, path)
-        mlflow.log_text(json.dumps(_completeness(prepared), indent=2), "data/labels.json")
+        if trials is not None:
+            mlflow.log_dict({"trials": trials}, "search/trials.json")
+            mlflow.log_param("search.trials", len(trials))
+        mlflow.log_text(json.dumps(completeness_rows(prepared), indent=2), "data/labels.json")
         mlflow.log_dict(prepared.split.describe(), "data/split.json")
         mlflow.log_dict({"warnings": prepared.warnings}, "data/warnings.json")
-        for warning in prepared.warnings:
-            mlflow.set_tag("ferryml.warning", warning)
-        mlflow.log_figure(
-            plots.pr_curves(
+        if prepared.warnings:
+            mlflow.set_tag("ferryml.warnings", " | ".join(prepared.warnings)[:5000])
+        figures = {
+            "pr_curve": plots.pr_curves(
                 {
                     "validation": (prepared.validation.y, valid_scores),
                     "test": (prepared.test.y, test_scores),
                 },
                 f"{name}: precision-recall",
             ),
-            "plots/pr_curve.png",
-        )
-        mlflow.log_figure(
-            plots.confusion(
+            "confusion_test": plots.confusion(
                 on_test.true_positives,
                 on_test.false_positives,
                 on_test.false_negatives,
@@ -171,11 +183,12 @@ def _train_one(
                 cost=on_test.expected_cost,
                 currency=costs.currency,
             ),
-            "plots/confusion_test.png",
-        )
-        mlflow.log_figure(
-            plots.importance(importance, f"{name}: importance"), "plots/importance.png"
-        )
+            "importance": plots.importance(importance, f"{name}: importance"),
+        }
+        images = {}
+        for key, figure in figures.items():
+            mlflow.log_figure(figure, f"plots/{key}.png")
+            images[key] = plots.png(figure)
         mlflow.log_dict(importance, "model_importance.json")
         example = prepared.validation.x.head(5)
         info = trained.log(
@@ -188,16 +201,17 @@ def _train_one(
         mlflow.set_tags({"ferryml.model_sha256": sha, "ferryml.model_uri": info.model_uri})
         run_id = run.info.run_id
     return ModelResult(
-        name,
-        model_config.kind,
-        run_id,
-        info.model_uri,
-        sha,
-        validation,
-        test,
-        chosen,
-        on_test,
-        importance,
+        name=name,
+        kind=model_config.kind,
+        run_id=run_id,
+        model_uri=info.model_uri,
+        sha256=sha,
+        validation=validation,
+        test=test,
+        threshold=chosen,
+        test_at_threshold=on_test,
+        importance=importance,
+        images=images,
     )
 
 
@@ -253,7 +267,8 @@ def _params(
     }
 
 
-def _completeness(prepared: PreparedData) -> list[dict[str, Any]]:
+def completeness_rows(prepared: PreparedData) -> list[dict[str, Any]]:
+    """Label completeness per week, as JSON-able rows."""
     from datetime import UTC, datetime
 
     return [
@@ -289,4 +304,4 @@ def _logged_sha256(model_uri: str, tracking_uri: str) -> str:
         return model_sha256(Path(local))
 
 
-__all__ = ["ModelResult", "TrainingResult", "pinned", "train_models"]
+__all__ = ["ModelResult", "TrainingResult", "completeness_rows", "pinned", "train_models"]

@@ -60,6 +60,11 @@ def test_train_one_model_as_json_then_register_a_challenger(workspace: tuple[str
     assert code == 0, output
     assert "registered demo version 2 as challenger" in output
     assert "threshold" in output and "cost if" in output and "ferry ui" in output
+    report = Path(output.split("report: ")[1].split(" ")[0])
+    html = report.read_text()
+    for expected in ("logistic", "lightgbm", "EUR", "data:image/png;base64,", "completeness"):
+        assert expected in html
+    assert "dataset_hash" in html and "git_sha" in html  # lineage
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "ebm"])
