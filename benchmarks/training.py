@@ -4,8 +4,8 @@ Claims (issue: training):
 
 1. Fit time of each kind on the same ~1M-row training period of the fraud feature set
    (``lightgbm_fit_s``, ``logistic_fit_s``, ``ebm_fit_s``). Anchor for LightGBM: raw
-   ``lightgbm.train`` on the same matrix, labels, weights, parameters and threads, timed in the
-   same run; the ratio is ferryml / raw (1.0 means no overhead).
+   ``lightgbm.train`` on the same matrix, labels, weights, parameters and threads, alternating
+   with ferryml's fit after one warm-up fit; the ratio is ferryml / raw (1.0: no overhead).
 2. MLflow logging overhead of one run (params, metrics, plots, model with pinned
    requirements, read back and hashed): ``train_models`` for one LightGBM model minus its fit.
 
@@ -67,14 +67,9 @@ def main() -> None:
         data = prepared.training_data()
         rows = len(data.y_train)
 
-        fits = {}
-        for name in ("lightgbm", "logistic", "ebm"):
-            trainer = make_trainer(config.models[name], seed=1, threads=config.threads)
-            fits[name] = measure(lambda t=trainer: t.fit(data), repeat=1, warmup=0).median
-
         import lightgbm as lgb
 
-        fitted = make_trainer(config.models["lightgbm"], seed=1, threads=2).fit(data)
+        fitted = make_trainer(config.models["lightgbm"], seed=1, threads=2).fit(data)  # warm-up
         params = {k: v for k, v in fitted.params.items() if k != "num_boost_round"}
         matrix = data.x_train.to_numpy(np.float64)
 
@@ -85,18 +80,24 @@ def main() -> None:
                 num_boost_round=ROUNDS,
             )
 
-        raw_s = measure(raw, repeat=1, warmup=0).median
+        def ferry(name: str) -> None:
+            make_trainer(config.models[name], seed=1, threads=config.threads).fit(data)
+
+        # LightGBM and its anchor alternate, twice each after the warm-up fit; the best of each.
+        raw_times, lightgbm_times = [], []
+        for _ in range(2):
+            raw_times.append(measure(raw, repeat=1, warmup=0).median)
+            lightgbm_times.append(measure(lambda: ferry("lightgbm"), repeat=1, warmup=0).median)
+        raw_s = min(raw_times)
+        fits = {"lightgbm": min(lightgbm_times)}
+        for name in ("logistic", "ebm"):
+            fits[name] = measure(lambda n=name: ferry(n), repeat=1, warmup=0).median
 
         tracker = Tracker(default_tracking_uri(root), "bench", root / "mlruns")
         tracker.experiment_id()  # the MLflow database is created outside the timing
         start = time.perf_counter()
         train_models(prepared, config, tracker, lineage={}, artifacts={}, only=["lightgbm"])
         logged_s = time.perf_counter() - start
-        lightgbm_again = measure(
-            lambda: make_trainer(config.models["lightgbm"], seed=1, threads=2).fit(data),
-            repeat=1,
-            warmup=0,
-        ).median
 
     write_result(
         "training",
@@ -107,7 +108,7 @@ def main() -> None:
             "logistic_fit_s": fits["logistic"],
             "ebm_fit_s": fits["ebm"],
             "mlflow_run_with_lightgbm_s": logged_s,
-            "mlflow_logging_overhead_s": logged_s - lightgbm_again,
+            "mlflow_logging_overhead_s": logged_s - fits["lightgbm"],
         },
         anchor={"raw_lightgbm_train_s": raw_s},
         ratio=fits["lightgbm"] / raw_s,
@@ -117,8 +118,10 @@ def main() -> None:
         ),
         notes=(
             f"EBM with {EBM}; logistic is scikit-learn's pipeline (ferryml adds nothing to "
-            "time); logging overhead = one train_models run with a LightGBM model minus a "
-            "second fit of the same model; ratio = ferryml LightGBM fit / raw lightgbm.train"
+            "time); LightGBM: one warm-up fit, then raw and ferryml alternate twice, best of "
+            "each (ferryml also scores the validation set every round for early stopping); "
+            "logging overhead = one train_models run with a LightGBM model minus the best fit; "
+            "ratio = ferryml LightGBM fit / raw lightgbm.train"
         ),
     )
 
