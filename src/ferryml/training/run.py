@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ferryml.errors import InvalidInputError
 from ferryml.training.config import TrainingConfig
 from ferryml.training.dataset import PreparedData
 from ferryml.training.metrics import RankingMetrics, ranking_metrics
 from ferryml.training.search import search, searchable
-from ferryml.training.threshold import CostThreshold, best_threshold, expected_cost
+from ferryml.training.threshold import CostThreshold, best_threshold, cost_at_threshold
 from ferryml.training.tracking import Tracker, lineage_tags, mlflow_errors, model_sha256
 from ferryml.training.trainers import TrainedModel, make_trainer
 
@@ -141,8 +140,12 @@ def _train_one(
     chosen = best_threshold(
         prepared.validation.y, valid_scores, prepared.validation.fn_costs, costs.false_positive
     )
-    on_test = _at_threshold(
-        prepared.test.y, test_scores, prepared.test.fn_costs, costs.false_positive, chosen
+    on_test = cost_at_threshold(
+        prepared.test.y,
+        test_scores,
+        prepared.test.fn_costs,
+        costs.false_positive,
+        chosen.threshold,
     )
     importance = trained.importance()
     tags = lineage_tags({**lineage, "model_name": name, "model_kind": model_config.kind})
@@ -212,32 +215,6 @@ def _train_one(
         test_at_threshold=on_test,
         importance=importance,
         images=images,
-    )
-
-
-def _at_threshold(
-    y: npt.NDArray[np.int8],
-    scores: npt.NDArray[np.float64],
-    fn_costs: npt.NDArray[np.float64],
-    fp_cost: float,
-    chosen: CostThreshold,
-) -> CostThreshold:
-    """``chosen``'s threshold applied to another period."""
-    blocked = scores >= chosen.threshold
-    positives = y == 1
-    tp = int(np.sum(blocked & positives))
-    fp = int(np.sum(blocked & ~positives))
-    cost = expected_cost(y, blocked, fn_costs, fp_cost)
-    return CostThreshold(
-        threshold=chosen.threshold,
-        expected_cost=cost,
-        cost_per_1000=1000.0 * cost / len(y),
-        true_positives=tp,
-        false_positives=fp,
-        false_negatives=int(positives.sum()) - tp,
-        true_negatives=int((~positives).sum()) - fp,
-        cost_block_nothing=float(fn_costs[positives].sum()),
-        cost_block_everything=float(fp_cost * (~positives).sum()),
     )
 
 

@@ -93,25 +93,36 @@ def best_threshold(
         total_fn, fp_cost * blocked_negatives[ends] + total_fn - caught_cost[ends]
     ]
     best = int(np.argmin(candidate_cost))  # the first minimum: the highest threshold
-    if best == 0:
-        threshold, flagged = float("inf"), 0
-    else:
-        threshold, flagged = float(sorted_scores[ends[best - 1]]), int(ends[best - 1]) + 1
-    fp = int(blocked_negatives[flagged - 1]) if flagged else 0
-    positives = int(y.sum())
-    tp = flagged - fp
-    cost = float(candidate_cost[best])
+    threshold = float("inf") if best == 0 else float(sorted_scores[ends[best - 1]])
+    return cost_at_threshold(y, s, costs, fp_cost, threshold)
+
+
+def cost_at_threshold(
+    y_true: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    fn_costs: npt.ArrayLike,
+    fp_cost: float,
+    threshold: float,
+) -> CostThreshold:
+    """What blocking ``score >= threshold`` costs on these rows (e.g. a threshold chosen on
+    validation, applied to the test period)."""
+    positives = np.asarray(y_true) == 1
+    blocked = np.asarray(scores, dtype=np.float64) >= threshold
+    costs = np.asarray(fn_costs, dtype=np.float64)
+    tp = int(np.sum(blocked & positives))
+    fp = int(np.sum(blocked & ~positives))
+    cost = expected_cost(positives, blocked, costs, fp_cost)
     return CostThreshold(
         threshold=threshold,
         expected_cost=cost,
-        cost_per_1000=1000.0 * cost / len(y),
+        cost_per_1000=1000.0 * cost / len(positives),
         true_positives=tp,
         false_positives=fp,
-        false_negatives=positives - tp,
-        true_negatives=len(y) - positives - fp,
-        cost_block_nothing=total_fn,
-        cost_block_everything=float(fp_cost * (len(y) - positives)),
+        false_negatives=int(positives.sum()) - tp,
+        true_negatives=int((~positives).sum()) - fp,
+        cost_block_nothing=float(costs[positives].sum()),
+        cost_block_everything=float(fp_cost * (~positives).sum()),
     )
 
 
-__all__ = ["CostThreshold", "best_threshold", "expected_cost"]
+__all__ = ["CostThreshold", "best_threshold", "cost_at_threshold", "expected_cost"]
