@@ -28,6 +28,8 @@ from ferryml.cli_common import friendly_errors as _friendly_errors
 from ferryml.cli_common import load as _load
 from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
+from ferryml.cli_gates import gate as _gate
+from ferryml.cli_gates import promote as _promote
 from ferryml.cli_training import train as _train
 from ferryml.cli_training import ui as _ui
 
@@ -55,6 +57,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.command("train")(_train)
 app.command("ui")(_ui)
+app.command("gate")(_gate)
+app.command("promote")(_promote)
 
 
 def _version(value: bool) -> None:
@@ -163,12 +167,14 @@ def quickstart(
     Today it creates a workspace, generates the reference fraud data with its drift
     scenarios, ingests it (validation, quarantine, versioning), builds the training set from
     the feature store and loads the online store, trains LightGBM, a logistic baseline and an
-    EBM in MLflow and registers the best as champion (a new best as challenger), recording
-    every step on the audit trail.
+    EBM in MLflow, gates all three (quality, latency, fairness, edge cases, the champion) and
+    promotes the best one that passed to champion, recording every step on the audit trail.
     Later stages join as they land; it never reports a stage that did not run.
     """
     from ferryml.cli_features import print_build
+    from ferryml.cli_gates import print_session
     from ferryml.cli_training import print_training
+    from ferryml.evaluation.project import gate_runs, promote
     from ferryml.pipeline import (
         ProjectContext,
         build_feature_store,
@@ -188,34 +194,50 @@ def quickstart(
         record_new_workspace(context)
     out.rule("[bold]ferryml quickstart")
     out.print(f"workspace: {context.workspace.root} ({'created' if created else 'reused'})")
-    with _progress_bar("1/4 generate data") as progress:
+    with _progress_bar("1/5 generate data") as progress:
         manifest = generate_data(context, None, progress)
     _print_manifest(manifest)
     # Replay on event time: ingestion happens the day after the generated period ends.
     synth = context.loaded.config.data.synth
     as_of = datetime.combine(synth.end + timedelta(days=1), time(), tzinfo=UTC)
-    with _progress_bar("2/4 ingest (pseudonymize, validate, version)") as progress:
+    with _progress_bar("2/5 ingest (pseudonymize, validate, version)") as progress:
         result = ingest_data(context, "transactions", _rows_only(progress), as_of=as_of)
     _print_ingest(result)
-    with out.status("3/4 features: point-in-time training set, Feast registry, online store"):
+    with out.status("3/5 features: point-in-time training set, Feast registry, online store"):
         built = build_feature_store(context, result.version.ref, as_of=as_of)
     print_build(built)
-    with out.status("4/4 train: time split, delayed labels, MLflow runs, registry") as status:
+    with out.status("4/5 train: time split, delayed labels, MLflow runs") as status:
 
         def training_progress(name: str) -> None:
-            status.update(f"4/4 train: {name} (MLflow run, model, plots, lineage)")
+            status.update(f"4/5 train: {name} (MLflow run, model, plots, lineage)")
 
         training = train_project(
-            context, build=built.build, as_of=as_of, progress=training_progress
+            context, build=built.build, as_of=as_of, progress=training_progress, register=False
         )
     print_training(training)
+    with out.status("5/5 gates: quality, latency, fairness, edge cases, champion") as status:
+
+        def gate_progress(step: str) -> None:
+            status.update(f"5/5 gates: {step}")
+
+        runs = [model.run_id for model in training.result.models]
+        session = gate_runs(context, runs, progress=gate_progress)
+    print_session(session)
+    if session.best is not None and session.best.candidate.run_id:
+        promoted = promote(context, session.best.candidate.run_id)
+        out.print(
+            f"[green]✓[/green] promoted {promoted.name} version {promoted.version} "
+            f"({session.best.candidate.label}) to champion"
+        )
+    else:
+        out.print("nothing promoted: the champion, if any, stays")
     verified = context.audit.verify()
     out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
     out.print(
         "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
-        "features (training set, feature store), training (three model kinds in MLflow, the "
-        "best registered). Gates, serving and monitoring are not built yet; quickstart will "
-        "run them as they land."
+        "features (training set, feature store), training (three model kinds in MLflow), gates "
+        "(the best passing model promoted). Serving and monitoring are not built yet; "
+        "quickstart will run them as they land."
     )
 
 

@@ -36,7 +36,8 @@ def train(
         bool,
         typer.Option(
             "--register/--no-register",
-            help="Register the best model (champion if the project has none, else challenger).",
+            help="Register the best model as challenger (`ferry gate` and `ferry promote` make a "
+            "champion).",
         ),
     ] = True,
     json_output: Annotated[

@@ -115,6 +115,22 @@ class ModelRegistry:
         with mlflow_errors(self.tracker.uri, f"set alias {alias!r}"):
             self.tracker.client.set_registered_model_alias(self.name, alias, version)
 
+    def remove_alias(self, alias: str) -> None:
+        """Make ``alias`` point nowhere (no error when it already does)."""
+        if self.alias_version(alias) is None:
+            return
+        with mlflow_errors(self.tracker.uri, f"remove alias {alias!r}"):
+            self.tracker.client.delete_registered_model_alias(self.name, alias)
+
+    def version_of_run(self, run_id: str) -> RegisteredVersion | None:
+        """The newest version registered from ``run_id``, None when there is none."""
+        client = self.tracker.client
+        with mlflow_errors(self.tracker.uri, f"search versions of {self.name!r}"):
+            found = client.search_model_versions(f"name = '{self.name}' and run_id = '{run_id}'")
+        if not found:
+            return None
+        return self.get(str(max(int(v.version) for v in found)))
+
     def alias_version(self, alias: str) -> str | None:
         """The version ``alias`` points at, None when it points nowhere."""
         try:
@@ -128,6 +144,7 @@ class ModelRegistry:
 
         registered = self.get(version_or_alias)
         target = destination or Path(tempfile.mkdtemp(prefix="ferryml-model-"))
+        self.tracker.activate()
         with mlflow_errors(self.tracker.uri, f"download {self.name!r} v{registered.version}"):
             local = Path(
                 mlflow.artifacts.download_artifacts(

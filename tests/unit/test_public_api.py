@@ -26,6 +26,8 @@ PACKAGES = [
     "ferryml.features.transforms",
     "ferryml.training",
     "ferryml.training.trainers",
+    "ferryml.evaluation",
+    "ferryml.evaluation.gates",
     "ferryml.registry",
 ]
 

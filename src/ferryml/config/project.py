@@ -1,6 +1,6 @@
 """The project config: one model per section, every section strict (unknown keys are errors).
 
-Sections for stages that have not landed yet (gates, serving, monitoring, governance)
+Sections for stages that have not landed yet (serving, monitoring, governance)
 exist and accept no keys: a value written there would otherwise be silently
 ignored. Each fills in as its stage lands.
 """
@@ -17,6 +17,7 @@ from ferryml.config.schema import SchemaConfig
 from ferryml.data.ingest.sources import SourceConfig
 from ferryml.data.synth.config import SynthConfig
 from ferryml.data.validate.rules import ValidationConfig
+from ferryml.evaluation.config import GatesConfig
 from ferryml.features.definitions import FeaturesConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
 from ferryml.training.config import TrainingConfig
@@ -105,10 +106,6 @@ class _PendingSection(StrictModel):
     """A section whose stage has not landed yet: it takes no keys."""
 
 
-class GatesConfig(_PendingSection):
-    """Quality gates (lands with the gates issue)."""
-
-
 class ServingConfig(_PendingSection):
     """Real-time serving and releases (lands with the serving issue)."""
 
@@ -137,7 +134,11 @@ class ProjectConfig(StrictModel):
     )
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    gates: GatesConfig = Field(default_factory=GatesConfig)
+    gates: GatesConfig = Field(
+        default_factory=GatesConfig,
+        description="What a candidate must prove before promotion: quality, latency, "
+        "fairness across segments, edge cases, and the comparison with the champion.",
+    )
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)

@@ -300,6 +300,11 @@ class FeaturesConfig(StrictModel):
     label_rates: dict[Name, LabelRateDefinition] = Field(default_factory=dict)
     windows: dict[Name, WindowDefinition] = Field(default_factory=dict)
     derived: dict[Name, DerivedDefinition] = Field(default_factory=dict)
+    attributes: list[str] = Field(
+        default_factory=list,
+        description="Event or profile columns kept beside the features in every build, not fed "
+        "to models: what gates and monitoring split results by (e.g. channel, home_country).",
+    )
 
     @model_validator(mode="after")
     def _entities_exist(self) -> FeaturesConfig:

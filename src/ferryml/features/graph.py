@@ -90,6 +90,8 @@ class FeatureSet:
     outputs: tuple[FieldSpec, ...]
     """Model features, in a stable order: label rates, windows, derived."""
     value_types: Mapping[str, str] = field(default_factory=dict)
+    attributes: tuple[str, ...] = ()
+    """Event or profile columns kept beside the features (for subpopulations), not features."""
 
     @property
     def transforms(self) -> tuple[Transform, ...]:
@@ -118,10 +120,30 @@ class FeatureSet:
                 needed.update((node.key_column, node.time_column, node.value))
             else:
                 needed.update(node.inputs)
+        needed.update(self.attributes)
         if self.label_rates:
             needed.update(self.schema.columns_with_role("label"))
             needed.update(self.schema.columns_with_role("label_time"))
         return tuple(name for name in self.schema.columns if name in needed)
+
+    @property
+    def kept_columns(self) -> tuple[str, ...]:
+        """What a training set carries beside the features: ids, entities, event time, labels,
+        window values (to reload the window state online) and the attributes."""
+        schema = self.schema
+        return tuple(
+            dict.fromkeys(
+                [
+                    *schema.columns_with_role("id"),
+                    *schema.columns_with_role("entity"),
+                    self.event_time_column,
+                    *schema.columns_with_role("label"),
+                    *schema.columns_with_role("label_time"),
+                    *(node.value for node in self.windows),
+                    *self.attributes,
+                ]
+            )
+        )
 
     @property
     def event_time_column(self) -> str:
@@ -252,6 +274,7 @@ def compile_features(
                         f"{input_name!r} of type {types[input_name]!r}",
                     )
                 )
+    issues.extend(_attribute_issues(config.attributes, schema, origin, source))
     if issues:
         raise ConfigError("the feature definitions do not fit the schema", issues=issues)
 
@@ -263,8 +286,36 @@ def compile_features(
     )
     version = feature_set_version(config, schema)
     return FeatureSet(
-        project, version, schema, config, tuple(profiles), tuple(label_rates), order, outputs, types
+        project,
+        version,
+        schema,
+        config,
+        tuple(profiles),
+        tuple(label_rates),
+        order,
+        outputs,
+        types,
+        tuple(config.attributes),
     )
+
+
+def _attribute_issues(
+    attributes: list[str], schema: SchemaConfig, origin: Mapping[str, str], source: str
+) -> list[ConfigIssue]:
+    """Attributes are raw event or profile columns, named once, and never personal data."""
+    issues = []
+    raw = {n for n, o in origin.items() if o == "schema" or o.startswith("features.profiles")}
+    for index, name in enumerate(attributes):
+        where = f"features.attributes[{index}]"
+        if name not in raw:
+            issues.append(_missing(source, where, name, dict.fromkeys(sorted(raw), "")))
+        elif name in schema.columns and schema.columns[name].pii:
+            issues.append(
+                ConfigIssue(source, where, "a column that is not personal data", f"{name!r} (pii)")
+            )
+        elif attributes.index(name) != index:
+            issues.append(ConfigIssue(source, where, "each column once", f"{name!r} again"))
+    return issues
 
 
 def feature_set_version(config: d.FeaturesConfig, schema: SchemaConfig) -> str:

@@ -117,12 +117,14 @@ def build_training_set(
     *,
     fit_until_us: float | None = None,
     spill_dir: Path | None = None,
+    fitted: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> TrainingSet:
     """Every event of ``events_table`` with its features as of its own time.
 
-    Fitted encodings learn from the events before ``fit_until_us`` (all events when None).
+    Fitted encodings learn from the events before ``fit_until_us`` (all events when None),
+    unless ``fitted`` gives their states (those of another build: features as that build's
+    models see them).
     """
-    schema = feature_set.schema
     events = arrow_to_columns(events_table, list(feature_set.event_columns))
     views = batch_views(feature_set, events, profile_tables)
     times = events[feature_set.event_time_column]
@@ -137,31 +139,34 @@ def build_training_set(
             spill,
         )
         events.update(joined)
-    fit_mask = times < fit_until_us if fit_until_us is not None else np.ones(len(times), bool)
-    fitted = evaluate_batch(feature_set, events, fit_mask)
-    keep = [
-        *schema.columns_with_role("id"),
-        *schema.columns_with_role("entity"),
-        feature_set.event_time_column,
-        *schema.columns_with_role("label"),
-        *schema.columns_with_role("label_time"),
-        *(node.value for node in feature_set.windows),  # to reload the window state online
-    ]
+    if fitted is not None:
+        load_fitted(feature_set, fitted)
+        fit_mask = np.zeros(len(times), bool)
+    else:
+        fit_mask = times < fit_until_us if fit_until_us is not None else np.ones(len(times), bool)
+    learned = evaluate_batch(feature_set, events, fit_mask, fit=fitted is None)
+    states = learned if fitted is None else {name: dict(v) for name, v in fitted.items()}
+    keep = feature_set.kept_columns
     out = {name: events_table.column(name) for name in keep if name in events_table.column_names}
     for spec in feature_set.outputs:
         out[spec.name] = pa.array(events[spec.name])
     for name in keep:  # a window value that is a feature, not a column (e.g. amount_eur)
         if name not in out and name in events:
             out[name] = pa.array(events[name])
-    return TrainingSet(pa.table(out), feature_set.version, fitted, fit_until_us, views)
+    return TrainingSet(pa.table(out), feature_set.version, states, fit_until_us, views)
 
 
 def evaluate_batch(
-    feature_set: FeatureSet, columns: Columns, fit_mask: npt.NDArray[np.bool_]
+    feature_set: FeatureSet,
+    columns: Columns,
+    fit_mask: npt.NDArray[np.bool_],
+    *,
+    fit: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Compute every window and derived feature into ``columns``, in dependency order.
 
-    Fitted transforms learn on the rows of ``fit_mask`` first; returns their states.
+    Fitted transforms learn on the rows of ``fit_mask`` first (unless ``fit`` is False: they
+    keep the states loaded into them); returns the states learned.
     """
     fitted: dict[str, dict[str, Any]] = {}
     for node in feature_set.order:
@@ -169,7 +174,7 @@ def evaluate_batch(
             columns.update(_windows(node, columns))
             continue
         inputs = tuple(columns[name] for name in node.inputs)
-        if node.fitted:
+        if node.fitted and fit:
             node.fit(*(column[fit_mask] for column in inputs))
             fitted[node.name] = node.state()
         for spec, values in zip(node.outputs, node.batch(*inputs), strict=True):

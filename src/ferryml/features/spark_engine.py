@@ -115,14 +115,7 @@ def build_training_set_spark(
             f"the events DataFrame has no column {', '.join(map(repr, missing))}",
             hint=f"its columns are {', '.join(events_df.columns)}; select the schema's columns",
         )
-    keep = [
-        *schema.columns_with_role("id"),
-        *schema.columns_with_role("entity"),
-        feature_set.event_time_column,
-        *schema.columns_with_role("label"),
-        *schema.columns_with_role("label_time"),
-        *(node.value for node in feature_set.windows),  # to reload the window state online
-    ]
+    keep = feature_set.kept_columns
     wanted = {*feature_set.event_columns, *keep}
     events = events_df.select(*(name for name in events_df.columns if name in wanted))
     events = events.withColumn(_TIME, _micros(events, feature_set.event_time_column))

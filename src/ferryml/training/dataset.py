@@ -132,8 +132,8 @@ def prepare(
         test_days=config.split.test_days,
         min_train_days=config.split.min_train_days,
     )
-    fn_costs = _fn_costs(data, config)
-    x = pd.DataFrame({name: _numeric(data[name], name) for name in features})
+    fn_costs = false_negative_costs(data, config)
+    x = pd.DataFrame({name: numeric_column(data[name], name) for name in features})
     periods = [
         Period(x[mask].reset_index(drop=True), known[mask], fn_costs[mask])
         for mask in split.masks(times)
@@ -154,7 +154,7 @@ def prepare(
     return PreparedData(train, validation, test, weights, split, completeness, young, warnings)
 
 
-def _numeric(values: npt.NDArray[Any], name: str) -> npt.NDArray[np.float64]:
+def numeric_column(values: npt.NDArray[Any], name: str) -> npt.NDArray[np.float64]:
     if values.dtype == object:
         raise InvalidInputError(
             f"feature {name!r} holds text; models take numbers",
@@ -163,13 +163,15 @@ def _numeric(values: npt.NDArray[Any], name: str) -> npt.NDArray[np.float64]:
     return values.astype(np.float64)
 
 
-def _fn_costs(data: dict[str, npt.NDArray[Any]], config: TrainingConfig) -> npt.NDArray[np.float64]:
+def false_negative_costs(
+    data: dict[str, npt.NDArray[Any]], config: TrainingConfig
+) -> npt.NDArray[np.float64]:
     costs = config.costs
     size = len(next(iter(data.values())))
     if costs.false_negative_column is None:
         return np.full(size, costs.false_negative, dtype=np.float64)
     column = costs.false_negative_column
-    values = _numeric(data[column], column)
+    values = numeric_column(data[column], column)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         raise InvalidInputError(
@@ -191,4 +193,11 @@ def _class_weights(y: npt.NDArray[np.int8], *, balance: bool) -> npt.NDArray[np.
     return weights
 
 
-__all__ = ["Columns", "Period", "PreparedData", "prepare"]
+__all__ = [
+    "Columns",
+    "Period",
+    "PreparedData",
+    "false_negative_costs",
+    "numeric_column",
+    "prepare",
+]

@@ -3,8 +3,8 @@
 This is the step ``ferry train`` and ``ferry quickstart`` run. It gathers the lineage every
 run records (dataset version and content hash, feature-set version, the build, git commit,
 lock-file hash, config hash, seed, label cutoff), trains through :mod:`ferryml.training.run`,
-registers the best model (``champion`` when the project has none yet, else ``challenger``:
-promotion is the gates' decision) and writes both steps to the audit trail.
+registers the best model as ``challenger`` (``champion`` is for a model that passed the gates:
+:func:`ferryml.evaluation.promote`) and writes both steps to the audit trail.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def train_project(
                 "ferryml.training_id": result.training_id,
             },
         )
-        alias = "champion" if registry.alias_version("champion") is None else "challenger"
+        alias = "challenger"  # production is the gates' decision (ferryml.evaluation.promote)
         registry.set_alias(alias, registered.version)
         context.audit.append(
             actor,

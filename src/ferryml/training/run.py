@@ -201,7 +201,13 @@ def _train_one(
             pip_requirements=pinned(trained.requirements),
         )
         sha = _logged_sha256(info.model_uri, tracker.uri)
-        mlflow.set_tags({"ferryml.model_sha256": sha, "ferryml.model_uri": info.model_uri})
+        mlflow.set_tags(
+            {
+                "ferryml.model_sha256": sha,
+                "ferryml.model_uri": info.model_uri,
+                "ferryml.threshold": repr(chosen.threshold),
+            }
+        )
         run_id = run.info.run_id
     return ModelResult(
         name=name,

@@ -77,13 +77,20 @@ class Tracker:
                     self._experiment_id = str(found.experiment_id)
         return self._experiment_id
 
+    def activate(self) -> None:
+        """Point MLflow's module-level functions at this backend (``models:/`` URIs of logged
+        models resolve through the global tracking URI, whatever ``tracking_uri`` says)."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+
     @contextmanager
     def run(self, name: str, tags: Mapping[str, str]) -> Iterator[ActiveRun]:
         """An active MLflow run in the project's experiment (``mlflow.log_*`` write to it)."""
         import mlflow
 
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
+        self.activate()
         experiment_id = self.experiment_id()
         with (
             mlflow_errors(self.uri, f"record run {name!r}"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -167,24 +168,29 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     assert "fraud rate" in output
-    # init, generate, ingest, validate, features build, materialize, model train, register
-    assert "audit trail verified: 8 entries" in output
+    # init, generate, ingest, validate, features build, materialize, model train,
+    # a gate per model, promote
+    assert "audit trail verified: 11 entries" in output
     assert "transactions@" in output
     text = " ".join(output.split())
     assert "feature set " in text and "window state customer_amount" in text
     for model in ("lightgbm", "logistic", "ebm"):
         assert model in text
-    assert "registered fraud version 1 as champion" in text
-    assert "not built yet" in output
+    assert "champion: none yet" in text
+    assert re.search(r"✓ promoted fraud version 1 \((lightgbm|logistic|ebm) [0-9a-f]{8}\)", text)
+    assert "not built yet" in text
     assert "quarantined" in output
-    # a second run reuses the workspace, extends the same chain, and registers a challenger
+    # a second run reuses the workspace and extends the same chain; the same data and seed
+    # retrain the same model, which is not better than the champion: nothing is promoted
     code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     text = " ".join(output.split())
     assert "reused" in output
     assert "unchanged: same content as before, nothing written" in text
-    assert "registered fraud version 2 as challenger" in text
-    assert "audit trail verified: 15 entries" in output
+    assert "champion: champion v1" in text
+    assert "pr_auc better = 0 (limit delta > 0)" in text
+    assert "nothing promoted" in text
+    assert "audit trail verified: 20 entries" in output
 
 
 def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:

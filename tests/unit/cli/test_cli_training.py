@@ -54,7 +54,7 @@ def test_train_one_model_as_json_then_register_a_challenger(workspace: tuple[str
     assert code == 0, output
     summary = json.loads(output[output.index("{") :])
     assert list(summary["models"]) == ["logistic"]
-    assert summary["best"] == "logistic" and summary["alias"] == "champion"
+    assert summary["best"] == "logistic" and summary["alias"] == "challenger"
     assert 0.0 < summary["models"]["logistic"]["validation_pr_auc"] <= 1.0
     code, output = invoke("train", "--model", "logistic", "--model", "lightgbm", *workspace)
     assert code == 0, output

@@ -111,10 +111,22 @@ def test_a_list_document_is_rejected(tmp_path: Path) -> None:
 
 
 def test_pending_sections_reject_keys_with_an_explanation(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "gates:\n  min_auc: 0.9\n")
+    path = write(tmp_path, MINIMAL + "serving:\n  workers: 4\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
     assert "fills in as its stage lands" in info.value.issues[0].expected
+
+
+def test_a_gates_typo_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "gates:\n  quality:\n    limits: {roc_auc: {mn: 0.9}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    issue = info.value.issues[0]
+    assert issue.key_path == "gates.quality.limits.roc_auc.mn" and issue.line == 5
+    path = write(tmp_path, MINIMAL + "gates:\n  quality:\n    limits: {rocauc: {min: 0.9}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert "roc_auc" in str(info.value)
 
 
 def test_a_training_typo_is_named_with_a_suggestion(tmp_path: Path) -> None:

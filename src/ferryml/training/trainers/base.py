@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -48,9 +49,19 @@ class TrainedModel(ABC):
         self.params = params
         """The hyperparameters as the library received them (logged with the run)."""
 
-    @abstractmethod
     def predict(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
         """The probability of the positive class for each row of ``frame``."""
+        return self.predict_array(frame[self.features].to_numpy(np.float64))
+
+    @abstractmethod
+    def predict_array(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The probability of the positive class for each row of ``values`` (columns in the
+        order of :attr:`features`): the scoring path of gates, batch and serving."""
+
+    @classmethod
+    @abstractmethod
+    def from_logged(cls, path: Path, *, threads: int) -> TrainedModel:
+        """The model logged (by :meth:`log`) into the local directory ``path``."""
 
     @abstractmethod
     def importance(self) -> dict[str, float]:

@@ -7,6 +7,7 @@ validation average precision; the saved model keeps the best iteration only.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -30,9 +31,15 @@ class LightGBMTrainedModel(TrainedModel):
         super().__init__(features, params)
         self.booster = booster
 
-    def predict(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        values = frame[self.features].to_numpy(np.float64)
+    def predict_array(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return np.asarray(self.booster.predict(values, num_threads=self.params["num_threads"]))
+
+    @classmethod
+    def from_logged(cls, path: Path, *, threads: int) -> TrainedModel:
+        import mlflow.lightgbm
+
+        booster = mlflow.lightgbm.load_model(path.as_uri())
+        return cls(booster, list(booster.feature_name()), {"num_threads": threads})
 
     def importance(self) -> dict[str, float]:
         gains = self.booster.feature_importance(importance_type="gain")

@@ -4,6 +4,7 @@ regression. If boosted trees cannot beat it clearly, the features are the proble
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -27,6 +28,18 @@ class SklearnTrainedModel(TrainedModel):
 
     def predict(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
         return np.asarray(self.estimator.predict_proba(frame[self.features])[:, 1], np.float64)
+
+    def predict_array(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        # the estimator learned feature names: a bare array would be scored with a warning
+        return self.predict(pd.DataFrame(values, columns=self.features))
+
+    @classmethod
+    def from_logged(cls, path: Path, *, threads: int) -> TrainedModel:
+        import mlflow.sklearn
+
+        estimator = mlflow.sklearn.load_model(path.as_uri())
+        features = [str(name) for name in estimator.feature_names_in_]
+        return cls(estimator, features, {"n_jobs": threads})
 
     def log(
         self,
