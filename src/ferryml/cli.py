@@ -174,7 +174,8 @@ def quickstart(
     from ferryml.cli_features import print_build
     from ferryml.cli_gates import print_session
     from ferryml.cli_training import print_training
-    from ferryml.evaluation.project import gate_runs, promote
+    from ferryml.evaluation.project import gate_runs
+    from ferryml.evaluation.promotion import promote
     from ferryml.pipeline import (
         ProjectContext,
         build_feature_store,

@@ -76,7 +76,8 @@ def gate(
     Examples: [bold]ferry gate 3f2a…[/bold],
     [bold]ferry gate --training 1a2b3c4d5e6f --promote[/bold]
     """
-    from ferryml.evaluation.project import gate_runs, promote, training_runs
+    from ferryml.evaluation.project import gate_runs, training_runs
+    from ferryml.evaluation.promotion import promote
     from ferryml.features.values import to_micros
     from ferryml.pipeline import ProjectContext
 
@@ -196,7 +197,7 @@ def promote(
 
     Example: [bold]ferry promote 3f2a… [/bold]
     """
-    from ferryml.evaluation.project import promote as promote_run
+    from ferryml.evaluation.promotion import promote as promote_run
     from ferryml.pipeline import ProjectContext
 
     context = ProjectContext.open(load(config, {}, set_))

@@ -18,7 +18,8 @@ from ferryml.evaluation.evaluate import (
     rank,
 )
 from ferryml.evaluation.gates.base import Check, Contender, Economics, GateResult
-from ferryml.evaluation.project import GateSession, gate_runs, promote, training_runs
+from ferryml.evaluation.project import GateSession, gate_runs, training_runs
+from ferryml.evaluation.promotion import promote
 from ferryml.evaluation.report import write_reports
 
 __all__ = [

@@ -55,6 +55,17 @@ def segment_groups(values: npt.NDArray[Any], spec: SegmentSpec) -> npt.NDArray[n
     return np.where(text.isin(kept) | (text == MISSING), text, OTHER).astype(str)
 
 
+def segment_order(spec: SegmentSpec, table: pd.DataFrame) -> list[str]:
+    """Groups in reading order: numeric ranges low to high, categories by size; ``other``
+    and ``missing`` last."""
+    if spec.edges is not None:
+        names = [*(spec.labels or _range_names(spec.edges)), MISSING]
+        return [name for name in names if name in table.index]
+    ranked = table["rows"].sort_values(ascending=False, kind="stable").index
+    tail = [name for name in (OTHER, MISSING) if name in table.index]
+    return [str(name) for name in ranked if name not in tail] + tail
+
+
 def _category(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return MISSING
@@ -83,6 +94,7 @@ def fairness_gate(candidate: Contender, data: HeldOut, config: FairnessGate) -> 
     for name, spec in config.segments.items():
         groups = segment_groups(data.column(spec.column), spec)
         table = group_table(data.y, blocked, groups, config)
+        table = table.reindex(segment_order(spec, table))
         details[name] = {"column": spec.column, "groups": table.reset_index().to_dict("records")}
         checks.extend(_segment_checks(name, table, config))
         images[f"segment_{name}"] = png(_bars(name, table, config))

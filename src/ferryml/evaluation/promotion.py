@@ -1,0 +1,99 @@
+"""Promotion: a model becomes the champion only when its gates passed against the current one.
+
+An override is possible, never silent: it needs a written reason, which is kept on the model
+version (``ferryml.promotion_override``) and on the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ferryml.errors import InvalidInputError
+from ferryml.evaluation.loading import champion_version, check_run_id, get_run, run_tag
+from ferryml.evaluation.project import GATES_CHAMPION_TAG, GATES_TAG
+from ferryml.registry import ModelRegistry, RegisteredVersion
+from ferryml.training.tracking import TAG_PREFIX, mlflow_errors
+
+if TYPE_CHECKING:
+    from ferryml.pipeline import ProjectContext
+
+
+def promote(
+    context: ProjectContext,
+    run_id: str,
+    *,
+    override_reason: str | None = None,
+    alias: str = "champion",
+) -> RegisteredVersion:
+    """Make ``run_id``'s model the champion: only if its gates passed against the current
+    champion, or with a written ``override_reason`` (recorded on the version and the audit
+    trail)."""
+    from ferryml.pipeline import current_actor
+    from ferryml.training.project import tracker_for
+
+    loaded = context.loaded
+    tracker = tracker_for(loaded, context.workspace.root)
+    run = get_run(tracker, check_run_id(run_id))
+    registry = ModelRegistry(tracker, loaded.config.project.name)
+    current = champion_version(registry, alias)
+    verdict = run.data.tags.get(GATES_TAG)
+    gated_against = run.data.tags.get(GATES_CHAMPION_TAG)
+    problem = None
+    if verdict is None:
+        problem = "its gates never ran (`ferry gate RUN_ID`)"
+    elif verdict != "passed":
+        failed = run.data.tags.get(GATES_TAG + ".failed", "")
+        problem = f"its gates failed ({failed})"
+    elif gated_against != current:
+        problem = (
+            f"it was gated against champion {gated_against}, but the champion is now {current}: "
+            "gate it again"
+        )
+    reason = (override_reason or "").strip()
+    if problem and not reason:
+        raise InvalidInputError(
+            f"run {run_id} may not be promoted: {problem}",
+            hint="fix the model and gate it again, or promote with --override-reason "
+            "'why this is acceptable' (recorded on the audit trail)",
+        )
+    if override_reason is not None and len(reason) < 10:
+        raise InvalidInputError(
+            "an override needs a written reason of at least 10 characters",
+            hint="say why shipping despite the gates is acceptable, and who decided",
+        )
+    version = registry.version_of_run(run_id)
+    if version is None:
+        version = registry.register(
+            run_tag(run, "model_uri"),
+            run_tag(run, "model_sha256"),
+            run_id=run_id,
+            tags={
+                TAG_PREFIX + "model_kind": run_tag(run, "model_kind"),
+                TAG_PREFIX + "threshold": run_tag(run, "threshold"),
+                TAG_PREFIX + "training_id": run.data.tags.get(TAG_PREFIX + "training_id", ""),
+            },
+        )
+    if problem:
+        with mlflow_errors(tracker.uri, "record the override"):
+            tracker.client.set_model_version_tag(
+                registry.name, version.version, TAG_PREFIX + "promotion_override", reason[:5000]
+            )
+    registry.set_alias(alias, version.version)
+    if registry.alias_version("challenger") == version.version:
+        registry.remove_alias("challenger")
+    context.audit.append(
+        current_actor(),
+        "model.promote",
+        f"{registry.name}@{version.version}",
+        {
+            "alias": alias,
+            "run": run_id,
+            "previous": current,
+            "gates": verdict or "not run",
+            "override_reason": reason if problem else None,
+        },
+    )
+    return registry.get(version.version)
+
+
+__all__ = ["promote"]
