@@ -22,8 +22,11 @@ from ferryml.cli import app
 from ferryml.config.loader import load_config
 from ferryml.errors import InvalidInputError
 from ferryml.evaluation import GateReport, GatesConfig, evaluate_candidate
+from ferryml.evaluation.config import EdgeCaseGate
 from ferryml.evaluation.gates.base import Contender
+from ferryml.evaluation.gates.edge_cases import edge_case_gate
 from ferryml.evaluation.loading import _rescored_features, load_champion, load_model
+from ferryml.evaluation.project import gate_runs
 from ferryml.evaluation.setup import GateSetup, feature_build, gate_setup
 from ferryml.pipeline import ProjectContext
 from ferryml.registry import ModelRegistry
@@ -47,6 +50,7 @@ SETTINGS = [
     "training.split.validation_days=7",
     "training.split.test_days=7",
     "training.models.ebm.outer_bags=1",
+    "gates.fairness.limits.false_positive_rate.max_difference=0.15",  # fraud 10x as common
 ]
 SETS = [arg for setting in SETTINGS for arg in ("--set", setting)]
 
@@ -59,7 +63,7 @@ def invoke(*args: str) -> tuple[int, str]:
 class Wrapped(TrainedModel):
     """A real model with one thing changed by a subclass."""
 
-    kind = "lightgbm"
+    kind = "crafted"
     requirements = ()
 
     def __init__(self, inner: TrainedModel) -> None:
@@ -127,10 +131,10 @@ def champion(context: ProjectContext) -> tuple[Contender, GateSetup]:
     tracker = tracker_for(context.loaded, context.workspace.root)
     registry = ModelRegistry(tracker, "fraud")
     version = registry.get("champion")
-    assert version.tags["ferryml.model_kind"] == "lightgbm"  # the wrappers read its features
     run = tracker.client.get_run(version.run_id or "")
     build = feature_build(context.workspace.root, run.data.tags["ferryml.feature_build"])
-    model, _ = load_model(tracker, version.source, version.sha256, "lightgbm", "champion")
+    kind = version.tags["ferryml.model_kind"]
+    model, _ = load_model(tracker, version.source, version.sha256, kind, "champion")
     setup = gate_setup(
         context,
         build,
@@ -167,8 +171,7 @@ GATES = GatesConfig.model_validate(
                     "labels": ["new", "existing"],
                 }
             },
-            "metrics": ["false_positive_rate"],
-            "max_difference": 0.1,
+            "limits": {"false_positive_rate": {"max_difference": 0.1}},
             "min_segment_size": 50,
         },
         "edge_cases": {"base_events": 2},
@@ -271,9 +274,10 @@ def test_promotion_needs_passed_gates_or_a_written_reason(
     registry = ModelRegistry(tracker, "fraud")
     before = registry.get("champion").version
     runs = tracker.client.search_runs([tracker.experiment_id()])
-    failed = [r for r in runs if r.data.tags.get("ferryml.gates") == "failed"]
-    assert failed, "the quickstart's gates let every model through: no failing run to refuse"
-    run_id = failed[0].info.run_id
+    run_id = next(r.info.run_id for r in runs if r.info.run_id != registry.get(before).run_id)
+    strict = GatesConfig.model_validate({"quality": {"limits": {"roc_auc": {"min": 0.9999}}}})
+    session = gate_runs(context, [run_id], gates=strict)
+    assert session.best is None and session.reports[0].failed_gates[0] == "quality"
 
     code, output = invoke("promote", run_id, "-c", config, *SETS)
     assert code == 1 and "may not be promoted: its gates failed" in " ".join(output.split())
@@ -296,3 +300,45 @@ def test_promotion_needs_passed_gates_or_a_written_reason(
     assert code == 1 and "gate it again" in " ".join(output.split())
     with pytest.raises(InvalidInputError):
         registry.get("challenger")
+
+
+class RisesWithAmount(Wrapped):
+    def predict_array(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        # an unseen currency has no rate: amount_eur is missing (the gate flags NaN scores)
+        amount = np.nan_to_num(values[:, self.features.index("amount_eur")])
+        return amount / (amount + 100.0)
+
+
+class FallsWithAmount(RisesWithAmount):
+    def predict_array(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return 1.0 - super().predict_array(values)
+
+
+def test_declared_business_expectations_hold_or_fail(
+    champion: tuple[Contender, GateSetup],
+) -> None:
+    real, setup = champion
+    assert setup.edge is not None
+    config = EdgeCaseGate(  # the base events come from the setup (the project's base_events)
+        expectations=[{"field": "amount", "direction": "increasing", "steps": 8}],
+    )
+    edge = setup.edge
+
+    def run(kind: type[Wrapped]) -> Any:
+        return edge_case_gate(
+            crafted(kind, real, kind.__name__), edge.path, edge.bases, edge.observed, config
+        )
+
+    rises, falls = run(RisesWithAmount), run(FallsWithAmount)
+    assert rises.status == "passed", rises.as_dict()["checks"]
+    assert falls.status == "failed"
+    (failure,) = falls.failures
+    assert failure.name == "score increasing in amount" and (failure.value or 0) > 0
+    ladder = rises.details["expectations"]["amount"]
+    assert len(ladder) == len(edge.bases)
+    assert all(np.all(np.diff(row["scores"]) >= 0) for row in ladder)
+    unknown = EdgeCaseGate(expectations=[{"field": "colour", "direction": "increasing"}])
+    result = edge_case_gate(
+        crafted(RisesWithAmount, real, "r"), edge.path, edge.bases, edge.observed, unknown
+    )
+    assert result.status == "failed" and "not a numeric raw field" in result.failures[0].note

@@ -40,7 +40,6 @@ SegmentMetric = Literal["false_positive_rate", "recall", "selection_rate"]
 GateName = Literal["quality", "latency", "fairness", "edge_cases", "champion"]
 GATE_NAMES: tuple[GateName, ...] = ("quality", "latency", "fairness", "edge_cases", "champion")
 
-_SEGMENT_METRICS: tuple[SegmentMetric, ...] = ("false_positive_rate", "recall")
 _NON_INFERIOR: tuple[QualityMetric, ...] = ("roc_auc", "pr_auc", "expected_cost")
 
 
@@ -126,32 +125,49 @@ class SegmentSpec(StrictModel):
         return self
 
 
+class Disparity(StrictModel):
+    """How far apart one metric may be across the groups of a segment column. Both limits
+    null: the metric is reported, not judged."""
+
+    min_ratio: float | None = Field(
+        default=None, ge=0, le=1, description="Lowest group value / highest (1: all equal)."
+    )
+    max_difference: float | None = Field(
+        default=None, ge=0, le=1, description="Highest group value - lowest."
+    )
+    min_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Groups with fewer rows in this metric's denominator are reported, not "
+        "judged; null: the gate's min_segment_size.",
+    )
+
+
+def _default_disparities() -> dict[SegmentMetric, Disparity]:
+    return {
+        "false_positive_rate": Disparity(max_difference=0.02),
+        "recall": Disparity(max_difference=0.3),
+        "selection_rate": Disparity(),
+    }
+
+
 class FairnessGate(StrictModel):
-    """Error rates per subpopulation (fairlearn ``MetricFrame``): the worst segment may not be
-    too far from the best, by ratio and by difference."""
+    """Error rates per subpopulation (fairlearn ``MetricFrame``): per metric, the worst group
+    of a segment may not be too far from the best, by ratio and by difference."""
 
     enabled: bool = True
     segments: dict[SegmentName, SegmentSpec] = Field(default_factory=dict)
-    metrics: list[SegmentMetric] = Field(
-        default_factory=lambda: list(_SEGMENT_METRICS),
+    limits: dict[SegmentMetric, Disparity] = Field(
+        default_factory=_default_disparities,
         min_length=1,
-        description="Judged per segment: false_positive_rate and recall (equal error rates), "
-        "selection_rate (share blocked).",
-    )
-    min_ratio: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        description="Lowest segment value / highest, per metric (1: all equal). null: no limit.",
-    )
-    max_difference: float | None = Field(
-        default=0.1, ge=0, le=1, description="Highest segment value - lowest, per metric."
+        description="Per metric: false_positive_rate and recall (equal error rates), "
+        "selection_rate (share blocked). A metric left out is not computed.",
     )
     min_segment_size: int = Field(
         default=100,
         ge=1,
         description="Rows in a metric's denominator (negatives for the false-positive rate, "
-        "positives for recall, all rows for the selection rate) below which a segment is "
+        "positives for recall, all rows for the selection rate) below which a group is "
         "reported, not judged.",
     )
 
@@ -231,6 +247,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "Bound",
     "ChampionGate",
+    "Disparity",
     "EdgeCaseGate",
     "Expectation",
     "FairnessGate",

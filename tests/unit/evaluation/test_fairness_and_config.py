@@ -28,7 +28,7 @@ def test_group_rates_equal_a_hand_count() -> None:
     groups = rng.choice(np.array(["x", "y", "z"]), rows)
     y = (rng.random(rows) < 0.2).astype(np.int8)
     blocked = (rng.random(rows) < np.where(groups == "x", 0.3, 0.1)).astype(np.int8)
-    config = FairnessGate(metrics=["false_positive_rate", "recall", "selection_rate"])
+    config = FairnessGate()  # the three metrics
     table = group_table(y, blocked, groups, config)
     for group in ("x", "y", "z"):
         in_group = groups == group
@@ -49,6 +49,9 @@ def test_small_groups_are_reported_not_judged() -> None:
     assert bool(table.loc["big", "false_positive_rate_judged"])
     assert not bool(table.loc["small", "false_positive_rate_judged"])
     assert not bool(table.loc["big", "recall_judged"])  # 10 positives
+    config = FairnessGate(limits={"recall": {"max_difference": 0.3, "min_size": 10}})
+    table = group_table(y, blocked, groups, config)
+    assert bool(table.loc["big", "recall_judged"]) and "false_positive_rate" not in table
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,8 @@ def test_small_groups_are_reported_not_judged() -> None:
         ({"champion": {"confidence": 1.5}}, "less than 1"),
         ({"edge_cases": {"expectations": [{"field": "amount", "direction": "up"}]}}, "increasing"),
         ({"latncy": {}}, "latncy"),
+        ({"fairness": {"limits": {"f1": {}}}}, "false_positive_rate"),
+        ({"fairness": {"limits": {"recall": {"min_ratio": 2}}}}, "less than or equal to 1"),
     ],
 )
 def test_bad_gate_settings_are_rejected_with_the_reason(

@@ -6,7 +6,9 @@ often, one country's fraud never caught. Each configured segment column is cut i
 rate at its threshold are computed by ``MetricFrame``; the worst group is compared with the
 best by ratio (lowest / highest) and difference. A group too small for its metric (fewer
 negatives than ``min_segment_size`` for the false-positive rate, fewer positives for recall,
-fewer rows for the selection rate) is reported, not judged: its rate is noise.
+fewer rows for the selection rate) is reported, not judged: its rate is noise. Each metric
+has its own limits (``gates.fairness.limits``): error rates of a few per thousand need an
+absolute difference, not a ratio that one false positive can halve.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def group_table(
         "selection_rate": selection_rate,
     }
     frame = MetricFrame(
-        metrics={metric: functions[metric] for metric in config.metrics},
+        metrics={metric: functions[metric] for metric in config.limits},
         y_true=y,
         y_pred=blocked,
         sensitive_features=pd.Series(groups, name="group"),
@@ -142,21 +144,23 @@ def group_table(
         "recall": "positives",
         "selection_rate": "rows",
     }
-    for metric in config.metrics:
-        table[f"{metric}_judged"] = table[denominators[metric]] >= config.min_segment_size
+    for metric, limit in config.limits.items():
+        size = limit.min_size or config.min_segment_size
+        table[f"{metric}_judged"] = table[denominators[metric]] >= size
     return table
 
 
 def _segment_checks(name: str, table: pd.DataFrame, config: FairnessGate) -> list[Check]:
     checks = []
-    for metric in config.metrics:
+    for metric, limit in config.limits.items():
         judged = table.loc[table[f"{metric}_judged"], metric].astype(float)
         if len(judged) < 2:
+            size = limit.min_size or config.min_segment_size
             checks.append(
                 Check(
                     f"{name}: {metric}",
                     None,
-                    f"groups of >= {config.min_segment_size}",
+                    f"groups of >= {size}",
                     None,
                     f"{len(judged)} group(s) large enough to judge: reported only",
                 )
@@ -166,23 +170,23 @@ def _segment_checks(name: str, table: pd.DataFrame, config: FairnessGate) -> lis
         worst, best = str(judged.idxmin()), str(judged.idxmax())
         note = f"lowest {worst!r} {low:.4f}, highest {best!r} {high:.4f}"
         ratio = low / high if high > 0 else 1.0
-        if config.min_ratio is not None:
-            checks.append(bounded(f"{name}: {metric} ratio", ratio, config.min_ratio, None, note))
-        else:
-            checks.append(Check(f"{name}: {metric} ratio", ratio, "reported", None, note))
-        if config.max_difference is not None:
+        if limit.min_ratio is not None:
+            checks.append(bounded(f"{name}: {metric} ratio", ratio, limit.min_ratio, None, note))
+        if limit.max_difference is not None:
             checks.append(
                 bounded(
-                    f"{name}: {metric} difference", high - low, None, config.max_difference, note
+                    f"{name}: {metric} difference", high - low, None, limit.max_difference, note
                 )
             )
+        if limit.min_ratio is None and limit.max_difference is None:
+            checks.append(Check(f"{name}: {metric} ratio", ratio, "reported", None, note))
     return checks
 
 
 def _bars(name: str, table: pd.DataFrame, config: FairnessGate) -> Figure:
     from matplotlib.figure import Figure
 
-    metrics = list(config.metrics)
+    metrics = list(config.limits)
     figure = Figure(figsize=(6.0, 1.2 + 0.35 * len(table) * len(metrics) / 2), layout="constrained")
     axes = figure.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
     labels = [
