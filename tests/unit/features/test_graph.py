@@ -161,3 +161,37 @@ def test_window_nodes_know_their_key_column() -> None:
     (node,) = feature_set.windows
     assert isinstance(node, WindowNode) and node.key_column == "customer_id"
     assert node.time_column == "t" and feature_set.outputs[0].dtype == "int"
+
+
+def test_attributes_are_raw_columns_named_once_and_never_personal_data() -> None:
+    schema = SchemaConfig.model_validate(
+        {"columns": {**SCHEMA.model_dump()["columns"], "email": {"type": "string", "pii": True}}}
+    )
+    config = FeaturesConfig.model_validate(
+        {"entities": ENTITIES, "attributes": ["country", "currency"]}
+    )
+    feature_set = compile_features("p", config, schema)
+    assert feature_set.attributes == ("country", "currency")
+    assert {"country", "currency"} <= set(feature_set.event_columns)
+    assert feature_set.kept_columns[-2:] == ("country", "currency")
+    bad = FeaturesConfig.model_validate(
+        {"entities": ENTITIES, "attributes": ["countyr", "email", "country", "country"]}
+    )
+    with pytest.raises(ConfigError) as caught:
+        compile_features("p", bad, schema)
+    issues = {issue.key_path: issue for issue in caught.value.issues}
+    assert "did you mean 'country'" in issues["features.attributes[0]"].expected
+    assert "(pii)" in issues["features.attributes[1]"].found
+    assert "again" in issues["features.attributes[3]"].found
+
+
+def test_the_reference_build_keeps_its_attributes() -> None:
+    config = load_config(None).config
+    feature_set = compile_features("fraud", config.features, config.schema_)
+    assert set(feature_set.attributes) == {
+        "channel",
+        "merchant_category",
+        "home_country",
+        "segment",
+    }
+    assert not set(feature_set.attributes) & set(feature_set.output_names)  # never model inputs
