@@ -45,6 +45,25 @@ REDIS_START = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save 
 SPARK_JVM_TIMEZONE = "America/Sao_Paulo"
 
 RUN_ID = secrets.token_hex(4)
+
+TRAINABLE_SETTINGS = (
+    # Enough history for a time split, with frequent and quickly confirmed fraud: a small
+    # reference project trains, gates and promotes in seconds.
+    "data.synth.start=2025-10-01",
+    "data.synth.days=40",
+    "data.synth.transactions_per_day=300",
+    "data.synth.customers=1500",
+    "data.synth.merchants=200",
+    "data.synth.base_fraud_rate=0.03",
+    "data.synth.label_delay_days.max=7",
+    "training.label_maturity_days=7",
+    "training.split.validation_days=7",
+    "training.split.test_days=7",
+    "training.models.ebm.outer_bags=1",
+    # fraud ten times as common: error rates, and their gaps across segments, grow with it
+    "gates.fairness.limits.false_positive_rate.max_difference=0.15",
+)
+"""``--set`` values for CLI tests that run the whole lifecycle (``from conftest import``)."""
 """Tags this session's databases and keys, so parallel sessions never touch each other's."""
 
 

@@ -85,6 +85,12 @@ class ProjectContext:
         return cls(loaded=loaded, workspace=workspace, audit=audit, datasets=datasets, clock=clock)
 
 
+def report_stamp(context: ProjectContext) -> str:
+    """A report's time in its name, to the microsecond: two reports of one second must not
+    share a directory (the second would overwrite the first)."""
+    return context.clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
+
+
 def record_new_workspace(context: ProjectContext) -> None:
     """For a workspace ``ferry init``/``quickstart`` just made: its PII key and audit entry.
 
@@ -260,7 +266,7 @@ def validate_version(
         chunk_rows=config.data.ingest.chunk_rows,
         reference=reference_table(previous, validator),
     )
-    stamp = context.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    stamp = report_stamp(context)
     report_dir = (
         context.workspace.reports / "validation" / version.dataset / version.version / stamp
     )
@@ -380,7 +386,7 @@ def discover_features(
         top_k=top_k,
         seed=seed,
     )
-    stamp = context.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    stamp = report_stamp(context)
     path = out or context.workspace.reports / "features" / f"discovered-{stamp}.yaml"
     write_discovery(result, path)
     context.audit.append(

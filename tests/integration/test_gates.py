@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pytest
 from typer.testing import CliRunner
 
+from conftest import TRAINABLE_SETTINGS
 from ferryml.cli import app
 from ferryml.config.loader import load_config
 from ferryml.errors import InvalidInputError
@@ -35,22 +36,11 @@ from ferryml.training.trainers import TrainedModel
 
 runner = CliRunner()
 SETTINGS = [
-    "data.synth.start=2025-10-01",
-    "data.synth.days=40",
-    "data.synth.transactions_per_day=300",
-    "data.synth.customers=1500",
-    "data.synth.merchants=200",
-    "data.synth.base_fraud_rate=0.03",
-    "data.synth.label_delay_days.max=7",
+    *TRAINABLE_SETTINGS,
     # a wave of new customers, so that the held-out period has a "new" tenure segment
     "data.synth.scenarios.new_customers.enabled=true",
     "data.synth.scenarios.new_customers.start=2025-10-12",
     "data.synth.scenarios.new_customers.share=0.3",
-    "training.label_maturity_days=7",
-    "training.split.validation_days=7",
-    "training.split.test_days=7",
-    "training.models.ebm.outer_bags=1",
-    "gates.fairness.limits.false_positive_rate.max_difference=0.15",  # fraud 10x as common
 ]
 SETS = [arg for setting in SETTINGS for arg in ("--set", setting)]
 

@@ -25,23 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from ferryml.errors import InvalidInputError
+from ferryml.evaluation.config import QualityMetric
 
 Array = npt.NDArray[np.float64]
 
-METRICS = (
-    "roc_auc",
-    "pr_auc",
-    "recall_at_fpr",
-    "precision",
-    "recall",
-    "expected_cost",
-    "cost_per_1000",
-)
+METRICS: tuple[str, ...] = get_args(QualityMetric)
+"""Every metric of a scored period (the names the ``gates`` config accepts)."""
 
 
 @dataclass(frozen=True)

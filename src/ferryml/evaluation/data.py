@@ -17,11 +17,14 @@ import pandas as pd
 import pyarrow as pa
 
 from ferryml.errors import InvalidInputError
-from ferryml.features.values import arrow_to_columns
 from ferryml.training.config import TrainingConfig
-from ferryml.training.dataset import Columns, false_negative_costs, numeric_column
-from ferryml.training.labels import labels_known_at
-from ferryml.training.splits import TimeSplit, plan_split
+from ferryml.training.dataset import (
+    Columns,
+    false_negative_costs,
+    numeric_column,
+    read_labeled,
+)
+from ferryml.training.splits import TimeSplit
 
 
 @dataclass(frozen=True)
@@ -85,29 +88,10 @@ def held_out(
             hint="rebuild the features with `ferry features build` (attributes are kept since "
             "features.attributes lists them)",
         )
-    needed = [columns.event_time, columns.label, *columns.features]
-    if columns.label_time is not None:
-        needed.append(columns.label_time)
-    if config.costs.false_negative_column:
-        needed.append(config.costs.false_negative_column)
-    data = arrow_to_columns(table, list(dict.fromkeys(needed)))
-    times = data[columns.event_time]
-    if len(times) == 0:
-        raise InvalidInputError("the feature build is empty", hint="ingest data first")
-    cutoff = float(np.nanmax(times)) if cutoff_us is None else cutoff_us
-    label_times = (
-        data[columns.label_time] if columns.label_time is not None else np.full(len(times), np.nan)
-    )
-    split = plan_split(
-        first_us=float(np.nanmin(times)),
-        cutoff_us=cutoff,
-        maturity_days=config.label_maturity_days,
-        validation_days=config.split.validation_days,
-        test_days=config.split.test_days,
-        min_train_days=config.split.min_train_days,
-    )
+    labeled = read_labeled(table, columns, columns.features, config, cutoff_us)
+    data, times, split = labeled.data, labeled.times, labeled.split
     mask = split.masks(times)[2]
-    known = labels_known_at(data[columns.label], label_times, cutoff)[mask]
+    known = labeled.known[mask]
     if not 0 < int(known.sum()) < len(known):
         raise InvalidInputError(
             f"the held-out period {split.describe()['test_from']} .. "

@@ -24,7 +24,7 @@ from ferryml.evaluation.gates.base import Check, Contender, GateResult
 from ferryml.features.build import FITTED_FILE, FeatureBuild, load_build
 from ferryml.features.values import arrow_to_array
 from ferryml.registry import ModelRegistry
-from ferryml.training.tracking import TAG_PREFIX, Tracker, is_missing, mlflow_errors, model_sha256
+from ferryml.training.tracking import TAG_PREFIX, Tracker, mlflow_errors, model_sha256
 from ferryml.training.trainers import TrainedModel, load_trained
 
 if TYPE_CHECKING:
@@ -46,16 +46,8 @@ def check_run_id(run_id: str) -> str:
 
 
 def get_run(tracker: Tracker, run_id: str) -> Run:
-    with mlflow_errors(tracker.uri, f"read run {run_id}"):
-        try:
-            run = tracker.client.get_run(run_id)
-        except Exception as exc:
-            if is_missing(exc):
-                raise InvalidInputError(
-                    f"no MLflow run {run_id} in {tracker.uri}",
-                    hint="`ferry train --json` prints run ids; check training.tracking.uri",
-                ) from exc
-            raise
+    """A run ``ferry train`` made (it holds a model), by id."""
+    run = tracker.get_run(run_id)
     if TAG_PREFIX + "model_uri" not in run.data.tags:
         raise InvalidInputError(
             f"run {run_id} holds no model logged by `ferry train` (no {TAG_PREFIX}model_uri tag)",
@@ -171,6 +163,7 @@ def load_champion(
         )
     assert champion_build is not None
     champion.features = _rescored_features(context, build, champion_build, data, model.features)
+    champion.label += " (features with its own encodings)"
     return champion, None
 
 

@@ -103,35 +103,9 @@ def prepare(
             f"training.exclude_features names {unknown}, which the feature set does not have",
             hint=f"the features are: {list(columns.features)}",
         )
-    needed = [columns.event_time, columns.label, *features]
-    if columns.label_time is not None:
-        needed.append(columns.label_time)
-    if config.costs.false_negative_column and config.costs.false_negative_column not in needed:
-        needed.append(config.costs.false_negative_column)
-    missing = [name for name in needed if name not in table.column_names]
-    if missing:
-        raise InvalidInputError(
-            f"the training set lacks the columns {missing}",
-            hint="rebuild it with `ferry features build`, or fix training.costs / the schema",
-        )
-    data = arrow_to_columns(table, list(dict.fromkeys(needed)))
-    times = data[columns.event_time]
-    if len(times) == 0:
-        raise InvalidInputError("the training set is empty", hint="ingest data first")
-    cutoff = float(np.nanmax(times)) if cutoff_us is None else cutoff_us
-    label_times = (
-        data[columns.label_time] if columns.label_time is not None else np.full(len(times), np.nan)
-    )
-    labels = data[columns.label]
-    known = labels_known_at(labels, label_times, cutoff)
-    split = plan_split(
-        first_us=float(np.nanmin(times)),
-        cutoff_us=cutoff,
-        maturity_days=config.label_maturity_days,
-        validation_days=config.split.validation_days,
-        test_days=config.split.test_days,
-        min_train_days=config.split.min_train_days,
-    )
+    labeled = read_labeled(table, columns, features, config, cutoff_us)
+    data, times, split, known = labeled.data, labeled.times, labeled.split, labeled.known
+    cutoff, labels, label_times = labeled.cutoff_us, labeled.labels, labeled.label_times
     fn_costs = false_negative_costs(data, config)
     x = pd.DataFrame({name: numeric_column(data[name], name) for name in features})
     periods = [
@@ -152,6 +126,61 @@ def prepare(
     young = int((before & (times >= split.mature_end_us)).sum())
     completeness = label_completeness(times[before], labels[before], label_times[before], cutoff)
     return PreparedData(train, validation, test, weights, split, completeness, young, warnings)
+
+
+@dataclass(frozen=True)
+class LabeledTable:
+    """A build's columns with the labels known at the cutoff and the split at that cutoff."""
+
+    data: dict[str, npt.NDArray[Any]]
+    times: npt.NDArray[np.float64]
+    labels: npt.NDArray[Any]
+    label_times: npt.NDArray[np.float64]
+    known: npt.NDArray[np.int8]
+    cutoff_us: float
+    split: TimeSplit
+
+
+def read_labeled(
+    table: pa.Table,
+    columns: Columns,
+    features: Sequence[str],
+    config: TrainingConfig,
+    cutoff_us: float | None,
+) -> LabeledTable:
+    """``features``, times, labels and costs of ``table``; labels known at ``cutoff_us``
+    (default: the latest event) and the time split there. Training and the gates read a
+    build through this one function, so both apply the same label rules."""
+    needed = [columns.event_time, columns.label, *features]
+    if columns.label_time is not None:
+        needed.append(columns.label_time)
+    if config.costs.false_negative_column and config.costs.false_negative_column not in needed:
+        needed.append(config.costs.false_negative_column)
+    missing = [name for name in needed if name not in table.column_names]
+    if missing:
+        raise InvalidInputError(
+            f"the feature build lacks the columns {missing}",
+            hint="rebuild it with `ferry features build`, or fix training.costs / the schema",
+        )
+    data = arrow_to_columns(table, list(dict.fromkeys(needed)))
+    times = data[columns.event_time]
+    if len(times) == 0:
+        raise InvalidInputError("the feature build is empty", hint="ingest data first")
+    cutoff = float(np.nanmax(times)) if cutoff_us is None else cutoff_us
+    label_times = (
+        data[columns.label_time] if columns.label_time is not None else np.full(len(times), np.nan)
+    )
+    labels = data[columns.label]
+    split = plan_split(
+        first_us=float(np.nanmin(times)),
+        cutoff_us=cutoff,
+        maturity_days=config.label_maturity_days,
+        validation_days=config.split.validation_days,
+        test_days=config.split.test_days,
+        min_train_days=config.split.min_train_days,
+    )
+    known = labels_known_at(labels, label_times, cutoff)
+    return LabeledTable(data, times, labels, label_times, known, cutoff, split)
 
 
 def numeric_column(values: npt.NDArray[Any], name: str) -> npt.NDArray[np.float64]:
@@ -195,9 +224,11 @@ def _class_weights(y: npt.NDArray[np.int8], *, balance: bool) -> npt.NDArray[np.
 
 __all__ = [
     "Columns",
+    "LabeledTable",
     "Period",
     "PreparedData",
     "false_negative_costs",
     "numeric_column",
     "prepare",
+    "read_labeled",
 ]

@@ -23,7 +23,7 @@ from ferryml.errors import InvalidInputError
 from ferryml.training.config import TrainingConfig
 from ferryml.training.project import ProjectTraining, tracker_for, train_project
 from ferryml.training.run import Progress
-from ferryml.training.tracking import TAG_PREFIX, is_missing, mlflow_errors
+from ferryml.training.tracking import TAG_PREFIX, mlflow_errors
 
 if TYPE_CHECKING:
     from ferryml.pipeline import ProjectContext
@@ -72,16 +72,8 @@ def reproduce_run(
 
     root = context.workspace.root
     tracker = tracker_for(context.loaded, root)
-    with mlflow_errors(tracker.uri, f"read run {run_id}"):
-        try:
-            run = tracker.client.get_run(run_id)
-        except Exception as exc:
-            if is_missing(exc):
-                raise InvalidInputError(
-                    f"no MLflow run {run_id!r} at {tracker.uri}",
-                    hint="copy the run id from `ferry train` or the MLflow UI (`ferry ui`)",
-                ) from exc
-            raise
+    run = tracker.get_run(run_id)
+    with mlflow_errors(tracker.uri, f"read run {run_id}'s config"):
         text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config/project.yaml")
     tags = {k.removeprefix(TAG_PREFIX): v for k, v in run.data.tags.items()}
     missing = [key for key in _NEEDED if tags.get(key) in (None, "", "unknown")]

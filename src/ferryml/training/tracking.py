@@ -21,6 +21,7 @@ from ferryml.errors import InvalidInputError, ServiceUnavailableError, StorageEr
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
+    from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
 # MLflow draws a progress bar for every artifact download (ferryml downloads each logged model
@@ -84,6 +85,20 @@ class Tracker:
 
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_registry_uri(self.uri)
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by id; a named error when the backend has no such run."""
+        with mlflow_errors(self.uri, f"read run {run_id}"):
+            try:
+                return self.client.get_run(run_id)
+            except Exception as exc:
+                if is_missing(exc):
+                    raise InvalidInputError(
+                        f"no MLflow run {run_id!r} at {_mask(self.uri)}",
+                        hint="`ferry train --json` prints run ids, `ferry ui` lists them; "
+                        "check training.tracking.uri",
+                    ) from exc
+                raise
 
     @contextmanager
     def run(self, name: str, tags: Mapping[str, str]) -> Iterator[ActiveRun]:

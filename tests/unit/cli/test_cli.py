@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import TRAINABLE_SETTINGS
 from ferryml import __version__
 from ferryml.cli import app
 from ferryml.errors import ConfigError
@@ -17,26 +18,7 @@ from ferryml.errors import ConfigError
 runner = CliRunner()
 # Three days inside the reference config's holiday season, so its scenarios stay in the period.
 SMALL_PERIOD = ("--set", "data.synth.start=2025-12-10", "--set", "data.synth.days=3")
-# Enough history for a time split, with frequent and quickly confirmed fraud.
-TRAINABLE = tuple(
-    arg
-    for key in (
-        "data.synth.start=2025-10-01",
-        "data.synth.days=40",
-        "data.synth.transactions_per_day=300",
-        "data.synth.customers=1500",
-        "data.synth.merchants=200",
-        "data.synth.base_fraud_rate=0.03",
-        "data.synth.label_delay_days.max=7",
-        "training.label_maturity_days=7",
-        "training.split.validation_days=7",
-        "training.split.test_days=7",
-        "training.models.ebm.outer_bags=1",
-        # fraud ten times as common: error rates, and their gaps across segments, grow with it
-        "gates.fairness.limits.false_positive_rate.max_difference=0.15",
-    )
-    for arg in ("--set", key)
-)
+TRAINABLE = tuple(arg for key in TRAINABLE_SETTINGS for arg in ("--set", key))
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

@@ -114,7 +114,11 @@ def edge_case_gate(
     if not config.enabled:
         return skipped("edge_cases", "disabled in gates.edge_cases")
     if path is None or not bases:
-        return skipped("edge_cases", "no raw events to start from")
+        return skipped(
+            "edge_cases",
+            "no online path for this build (its feature set is not the config's current one) "
+            "or no raw events in the held-out period",
+        )
     feature_set = path.feature_set
     observed_max = {k: float(np.nanmax(v)) for k, v in observed.items() if np.isfinite(v).any()}
     cases = generate_cases(
