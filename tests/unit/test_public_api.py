@@ -28,6 +28,7 @@ PACKAGES = [
     "ferryml.training.trainers",
     "ferryml.evaluation",
     "ferryml.evaluation.gates",
+    "ferryml.serving",
     "ferryml.registry",
 ]
 

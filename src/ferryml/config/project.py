@@ -1,6 +1,6 @@
 """The project config: one model per section, every section strict (unknown keys are errors).
 
-Sections for stages that have not landed yet (serving, monitoring, governance)
+Sections for stages that have not landed yet (monitoring, governance)
 exist and accept no keys: a value written there would otherwise be silently
 ignored. Each fills in as its stage lands.
 """
@@ -20,6 +20,7 @@ from ferryml.data.validate.rules import ValidationConfig
 from ferryml.evaluation.config import GatesConfig
 from ferryml.features.definitions import FeaturesConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
+from ferryml.serving.config import ServingConfig
 from ferryml.training.config import TrainingConfig
 
 
@@ -104,10 +105,6 @@ class DataConfig(StrictModel):
 
 class _PendingSection(StrictModel):
     """A section whose stage has not landed yet: it takes no keys."""
-
-
-class ServingConfig(_PendingSection):
-    """Real-time serving and releases (lands with the serving issue)."""
 
 
 class MonitoringConfig(_PendingSection):

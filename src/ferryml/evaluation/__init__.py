@@ -7,20 +7,44 @@
 Projects go through :func:`gate_runs` (``ferry gate``) and :func:`promote` (``ferry promote``).
 """
 
-from ferryml.evaluation.bootstrap import Interval, ModelScores, paired_bootstrap, weighted_metrics
-from ferryml.evaluation.config import GatesConfig
-from ferryml.evaluation.data import HeldOut, held_out
-from ferryml.evaluation.evaluate import (
-    EdgeInputs,
-    GateReport,
-    best_passing,
-    evaluate_candidate,
-    rank,
-)
-from ferryml.evaluation.gates.base import Check, Contender, Economics, GateResult
-from ferryml.evaluation.project import GateSession, gate_runs, training_runs
-from ferryml.evaluation.promotion import promote
-from ferryml.evaluation.report import write_reports
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names load on first use: the config loader imports this package's config module, and a
+# command that only reads a config should not pay for the rest of the stage.
+_EXPORTS = {
+    "Check": "ferryml.evaluation.gates.base",
+    "Contender": "ferryml.evaluation.gates.base",
+    "Economics": "ferryml.evaluation.gates.base",
+    "EdgeInputs": "ferryml.evaluation.evaluate",
+    "GateReport": "ferryml.evaluation.evaluate",
+    "GateResult": "ferryml.evaluation.gates.base",
+    "GateSession": "ferryml.evaluation.project",
+    "GatesConfig": "ferryml.evaluation.config",
+    "HeldOut": "ferryml.evaluation.data",
+    "Interval": "ferryml.evaluation.bootstrap",
+    "ModelScores": "ferryml.evaluation.bootstrap",
+    "best_passing": "ferryml.evaluation.evaluate",
+    "evaluate_candidate": "ferryml.evaluation.evaluate",
+    "gate_runs": "ferryml.evaluation.project",
+    "held_out": "ferryml.evaluation.data",
+    "paired_bootstrap": "ferryml.evaluation.bootstrap",
+    "promote": "ferryml.evaluation.promotion",
+    "rank": "ferryml.evaluation.evaluate",
+    "training_runs": "ferryml.evaluation.project",
+    "weighted_metrics": "ferryml.evaluation.bootstrap",
+    "write_reports": "ferryml.evaluation.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "Check",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -75,4 +77,43 @@ datasets = Table(
 )
 """One row per published dataset version (an immutable snapshot on disk, see data.versioning)."""
 
-__all__ = ["audit_log", "datasets", "metadata"]
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("project", String(63), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("event_id", Text, nullable=True, comment="the request's id field"),
+    Column("event_time", DateTime(timezone=True), nullable=True),
+    Column("status", Integer, nullable=False, comment="HTTP status answered"),
+    Column("model_name", String(63), nullable=True),
+    Column("model_version", String(32), nullable=True),
+    Column("arm", String(63), nullable=True),
+    Column("score", Float, nullable=True),
+    Column("decision", String(16), nullable=True),
+    Column("threshold", Float, nullable=True),
+    Column("degraded", Boolean, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("record", Text, nullable=False, comment="JSON: request, features, answer"),
+    UniqueConstraint("project", "request_id", name="uq_predictions_project_request_id"),
+    Index("ix_predictions_project_ts", "project", "ts"),
+    Index("ix_predictions_project_event_id", "project", "event_id"),
+)
+"""One row per answered (or refused) scoring request, shipped from the local prediction log."""
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("project", String(63), nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("label", Integer, nullable=False),
+    Column("label_time", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
+    UniqueConstraint("project", "event_id", name="uq_labels_project_event_id"),
+)
+"""Delayed outcomes (chargebacks) by event id: the first one received for an event stays."""
+
+__all__ = ["audit_log", "datasets", "labels", "metadata", "predictions"]

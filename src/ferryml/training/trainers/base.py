@@ -58,6 +58,11 @@ class TrainedModel(ABC):
         """The probability of the positive class for each row of ``values`` (columns in the
         order of :attr:`features`): the scoring path of gates, batch and serving."""
 
+    def contributions(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        """Each feature's additive contribution to each row's raw score (log-odds), the base
+        value last (``n_features + 1`` columns), or None when the kind has no exact form."""
+        return None
+
     @classmethod
     @abstractmethod
     def from_logged(cls, path: Path, *, threads: int) -> TrainedModel:

@@ -1,0 +1,85 @@
+"""``ferry serve``: the scoring API on uvicorn.
+
+Registered on the main app by :mod:`ferryml.cli`; the work is in :mod:`ferryml.serving`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ferryml.cli_common import ConfigOption, SetOption, friendly_errors, load, out
+
+
+@friendly_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (serving.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (serving.port).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (serving.workers).", min=1, max=64)
+    ] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Serve the champion over HTTP: POST /v1/score answers in milliseconds.
+
+    Each request's raw fields go through the same feature code as training (online store and
+    window state), the model, and the business threshold; the answer carries the score, the
+    decision, the reasons for a block, the model version and the time each step took. Every
+    answer is written to the prediction log before it is sent, then shipped to the platform
+    DB. If the online store fails, scoring goes on with default features (degraded: true).
+
+    Endpoints: POST /v1/score, POST /v1/score/batch, POST /v1/labels, GET /v1/models,
+    GET /health/live, GET /health/ready; the OpenAPI document at /docs.
+
+    Example: [bold]ferry serve --port 8000[/bold], then
+    [bold]curl -X POST localhost:8000/v1/score -d @transaction.json[/bold]
+    """
+    import uvicorn
+
+    from ferryml.pipeline import ProjectContext
+    from ferryml.registry import ModelRegistry
+    from ferryml.serving.app import CONFIG_ENV, SETS_ENV
+    from ferryml.training.project import tracker_for
+
+    overrides = {
+        key: value
+        for key, value in (
+            ("serving.host", host),
+            ("serving.port", port),
+            ("serving.workers", workers),
+        )
+        if value is not None
+    }
+    loaded = load(config, overrides, set_)
+    context = ProjectContext.open(loaded, create=False)
+    settings = loaded.config.serving
+    registry = ModelRegistry(tracker_for(loaded, context.workspace.root), context.workspace.project)
+    served = registry.get(settings.model_alias)  # a named error now, not in every worker
+    source = Path(loaded.source)
+    if source.is_file():  # workers load the same file; else the embedded default
+        os.environ[CONFIG_ENV] = str(source.resolve())
+    else:
+        os.environ.pop(CONFIG_ENV, None)
+    os.environ[SETS_ENV] = "\n".join(
+        [*(set_ or []), *(f"{key}={value}" for key, value in overrides.items())]
+    )
+    out.print(
+        f"serving {served.name} v{served.version} ({settings.model_alias}) on "
+        f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"
+    )
+    uvicorn.run(
+        "ferryml.serving.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+__all__ = ["serve"]

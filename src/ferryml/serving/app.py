@@ -1,0 +1,244 @@
+"""The HTTP face of the scoring service (FastAPI on uvicorn).
+
+The hot path stays lean: each scoring endpoint reads the raw body once (size-checked), parses
+it with orjson, checks it against the schema's fields in one pass
+(:class:`~ferryml.serving.request.RequestFields`) and answers with orjson bytes; no pydantic
+model or dependency injection runs per request. The OpenAPI document still describes every
+body and answer (the request schema is generated from the project's schema).
+
+    app = create_app(lambda: ScoringService.open(context))
+    # uvicorn: ferry serve, or uvicorn --factory ferryml.serving.app:app_from_environment
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ferryml.errors import FerryError
+from ferryml.serving.service import Answer, ScoringService
+
+CONFIG_ENV = "FERRY_CONFIG"
+SETS_ENV = "FERRY_SERVE_SET"
+"""``--set`` overrides handed to worker processes, one per line."""
+
+_ERRORS = {
+    "type": "object",
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {
+                        "type": "array",
+                        "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                    },
+                    "type": {"type": "string"},
+                    "msg": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+_SCORE = {
+    "type": "object",
+    "properties": {
+        "request_id": {"type": "string"},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "decision": {"type": "string", "enum": ["approve", "block"]},
+        "threshold": {"type": "number"},
+        "model": {"type": "object"},
+        "arm": {"type": "string"},
+        "reasons": {"type": "array", "items": {"type": "object"}},
+        "degraded": {"type": "boolean"},
+        "latency_ms": {"type": "object"},
+    },
+    "required": ["request_id", "score", "decision", "threshold", "model", "arm", "degraded"],
+}
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _respond(answer: Answer) -> Response:
+    return _json(answer.status, answer.body)
+
+
+async def _body(request: Request, limit: int) -> Any | Response:
+    """The parsed JSON body, or the 413/422 answer that refuses it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return _json(413, {"detail": f"the body exceeds {limit} bytes (serving.max_body_bytes)"})
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            return _json(
+                413, {"detail": f"the body exceeds {limit} bytes (serving.max_body_bytes)"}
+            )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        detail = [{"loc": ["body"], "type": "json_invalid", "msg": f"invalid JSON: {exc}"}]
+        return _json(422, {"detail": detail})
+
+
+def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
+    """The ASGI app; ``open_service`` loads the model when the app starts (in each worker)."""
+    state: dict[str, ScoringService] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service = open_service()
+        service.start()
+        state["service"] = service
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = FastAPI(
+        title="ferryml scoring",
+        description="Real-time scoring with online features, business threshold and reasons.",
+        version="1",
+        lifespan=lifespan,
+    )
+
+    def service() -> ScoringService:
+        return state["service"]
+
+    @app.exception_handler(FerryError)
+    async def ferry_error(_: Request, exc: FerryError) -> Response:
+        """ferryml's errors carry their HTTP status: the one place they become answers."""
+        return _json(exc.http_status, {"detail": exc.message, "hint": exc.hint})
+
+    def body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+        }
+
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"application/json": {"schema": _SCORE}}},
+        413: {"description": "Body larger than serving.max_body_bytes"},
+        503: {"description": "A backing service (platform DB) does not answer"},
+        422: {
+            "description": "Invalid fields",
+            "content": {"application/json": {"schema": _ERRORS}},
+        },
+    }
+
+    @app.post("/v1/score", responses=responses, openapi_extra=body_doc({"type": "object"}))
+    async def score(request: Request) -> Response:
+        """Score one transaction: features, model, threshold, reasons."""
+        current = service()
+        body = await _body(request, current.config.max_body_bytes)
+        if isinstance(body, Response):
+            return body
+        return _respond(current.score(body))
+
+    batch_schema = {"type": "object", "properties": {"transactions": {"type": "array"}}}
+
+    @app.post("/v1/score/batch", responses=responses, openapi_extra=body_doc(batch_schema))
+    async def score_batch(request: Request) -> Response:
+        """Score several transactions (all valid, or none scored)."""
+        current = service()
+        body = await _body(request, current.config.max_body_bytes * 16)
+        if isinstance(body, Response):
+            return body
+        return _respond(current.score_batch(body))
+
+    labels_schema = {
+        "type": "object",
+        "properties": {
+            "labels": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "event_id": {"type": "string"},
+                        "label": {"type": "integer", "enum": [0, 1]},
+                        "label_time": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["event_id", "label"],
+                },
+            }
+        },
+        "required": ["labels"],
+    }
+
+    @app.post(
+        "/v1/labels",
+        responses={413: responses[413], 422: responses[422]},
+        openapi_extra=body_doc(labels_schema),
+    )
+    async def post_labels(request: Request) -> Response:
+        """Delayed outcomes (chargebacks) by event id; sending one twice changes nothing."""
+        current = service()
+        body = await _body(request, current.config.max_body_bytes * 16)
+        if isinstance(body, Response):
+            return body
+        return _respond(current.record_labels(body))
+
+    @app.get("/health/live")
+    async def live() -> Response:
+        """The process answers."""
+        return _json(200, {"status": "ok"})
+
+    @app.get("/health/ready", responses={503: {"description": "Not ready, with the reason"}})
+    async def ready() -> Response:
+        """The model is loaded and the platform DB answers."""
+        return _respond(service().ready())
+
+    @app.get("/v1/models")
+    async def models() -> Response:
+        """What is served."""
+        return _json(200, service().models())
+
+    # the generated request schemas replace the placeholders once the service is known
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = original()
+        if "service" in state:
+            fields = state["service"].fields.json_schema()
+            paths = document["paths"]
+            paths["/v1/score"]["post"]["requestBody"]["content"]["application/json"]["schema"] = (
+                fields
+            )
+            batch = paths["/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]
+            batch["schema"]["properties"]["transactions"]["items"] = fields
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the project in ``$FERRY_CONFIG`` (what each uvicorn worker imports)."""
+    from ferryml.config.loader import load_config
+    from ferryml.pipeline import ProjectContext
+
+    config = Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
+    sets = [line for line in os.environ.get(SETS_ENV, "").splitlines() if line]
+    loaded = load_config(config, overrides=sets)
+
+    def open_service() -> ScoringService:
+        return ScoringService.open(ProjectContext.open(loaded, create=False))
+
+    return create_app(open_service)
+
+
+__all__ = ["CONFIG_ENV", "SETS_ENV", "app_from_environment", "create_app"]

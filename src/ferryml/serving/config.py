@@ -1,0 +1,51 @@
+"""The ``serving`` section: where ``ferry serve`` listens, what it serves, what it keeps.
+
+>>> ServingConfig().port, ServingConfig().model_alias
+(8000, 'champion')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from ferryml.config.base import StrictModel
+
+
+class PredictionLogConfig(StrictModel):
+    """The local append-only log every answer is written to before it is sent, and its
+    shipping to the platform DB."""
+
+    directory: Path = Field(
+        default=Path("data/predictions"), description="Segments, relative to paths.root."
+    )
+    fsync_interval_ms: int = Field(
+        default=50, ge=1, le=10_000, description="Grouped fsync: at most this long between."
+    )
+    ship_interval_ms: int = Field(
+        default=500, ge=10, le=60_000, description="How often lines move to the database."
+    )
+    batch_rows: int = Field(default=1000, ge=1, le=100_000)
+
+
+class ServingConfig(StrictModel):
+    """Real-time scoring over HTTP."""
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes.")
+    model_alias: str = Field(
+        default="champion", min_length=1, description="The registry alias (or version) served."
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=64 * 1024 * 1024, description="Larger bodies get 413."
+    )
+    max_batch: int = Field(default=1000, ge=1, le=100_000, description="Events per batch call.")
+    top_reasons: int = Field(
+        default=3, ge=0, le=20, description="Reasons given with a decision other than approve."
+    )
+    prediction_log: PredictionLogConfig = Field(default_factory=PredictionLogConfig)
+
+
+__all__ = ["PredictionLogConfig", "ServingConfig"]

@@ -1,0 +1,242 @@
+"""A deployment: one registered model version, loaded and ready to score raw transactions.
+
+Loading verifies the model's files against the hash recorded at registration
+(:meth:`~ferryml.registry.ModelRegistry.download`), takes the decision threshold chosen at
+training, and builds the online feature path with the encodings of the feature build the
+model was trained on: the same transforms, in their row form, as every training row saw.
+
+Scoring one event: online features (batch views and window state in one round trip where the
+stores allow), the model on one numpy row, the threshold. When the online store fails, the
+features fall back to the degraded path (:mod:`ferryml.serving.degraded`) and the answer says
+so. Reasons (the largest contributions to a block, LightGBM's TreeSHAP) are computed inline
+only for decisions that are not ``approve``: they cost about as much as the prediction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ferryml.errors import InvalidInputError, ServiceUnavailableError, StorageError
+from ferryml.features.build import FITTED_FILE, load_build
+from ferryml.features.graph import FeatureSet, compile_features
+from ferryml.features.offline import load_fitted
+from ferryml.features.online import BatchFeatureReader, OnlineFeatures
+from ferryml.features.windows.state.base import WindowStateStore
+from ferryml.serving.degraded import NoHistory, NoRows
+from ferryml.training.tracking import TAG_PREFIX
+from ferryml.training.trainers import TrainedModel, load_trained
+
+if TYPE_CHECKING:
+    from ferryml.config.loader import LoadedConfig
+    from ferryml.registry import ModelRegistry
+
+APPROVE = "approve"
+BLOCK = "block"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One feature's push on the score, in words and numbers."""
+
+    feature: str
+    value: float | None
+    contribution: float
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "value": self.value,
+            "contribution": self.contribution,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One event's answer and what it took."""
+
+    score: float
+    decision: str
+    degraded: bool
+    features: dict[str, Any]
+    reasons: list[Reason]
+    features_ms: float
+    model_ms: float
+
+
+@dataclass
+class Deployment:
+    """A loaded model version and its feature path."""
+
+    name: str
+    version: str
+    alias: str
+    kind: str
+    model: TrainedModel
+    threshold: float
+    feature_set: FeatureSet
+    online: OnlineFeatures
+    fallback: OnlineFeatures
+    descriptions: dict[str, str] = field(default_factory=dict)
+    top_reasons: int = 3
+
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for (the online store's client,
+        the model's code paths): a read of keys no entity has, and model calls on zeros."""
+        lookups = [(node.name, "__ferryml_warm_up__") for node in self.feature_set.joined_views]
+        if lookups:
+            with contextlib.suppress(ServiceUnavailableError, StorageError):
+                self.online.reader.read_online_rows(lookups)
+        zeros = np.zeros((1, len(self.model.features)))
+        for _ in range(20):
+            self.model.predict_array(zeros)
+        self.model.contributions(zeros)
+
+    @property
+    def info(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "alias": self.alias}
+
+    def score(self, event: dict[str, Any]) -> Scored:
+        """Score one parsed request (fields by schema name)."""
+        start = time.perf_counter_ns()
+        degraded = False
+        try:
+            values = self.online.vector(event).values
+        except (ServiceUnavailableError, StorageError):
+            values = self.fallback.vector(event).values
+            degraded = True
+        features_done = time.perf_counter_ns()
+        row = np.array(
+            [[_number(values.get(name)) for name in self.model.features]], dtype=np.float64
+        )
+        score = float(self.model.predict_array(row)[0])
+        decision = BLOCK if score >= self.threshold else APPROVE
+        reasons = self.reasons(row) if decision != APPROVE else []
+        done = time.perf_counter_ns()
+        return Scored(
+            score=score,
+            decision=decision,
+            degraded=degraded,
+            features={name: values.get(name) for name in self.model.features},
+            reasons=reasons,
+            features_ms=(features_done - start) / 1e6,
+            model_ms=(done - features_done) / 1e6,
+        )
+
+    def reasons(self, row: np.ndarray[Any, np.dtype[np.float64]]) -> list[Reason]:
+        """The features that pushed this row's score up the most (TreeSHAP, LightGBM)."""
+        contributions = self.model.contributions(row)
+        if contributions is None:
+            return []
+        pushes = contributions[0, :-1]  # the last column is the base value
+        order = np.argsort(-pushes, kind="stable")[: self.top_reasons]
+        out = []
+        for index in order:
+            if pushes[index] <= 0:
+                break
+            name = self.model.features[index]
+            value = float(row[0, index])
+            shown = "missing" if math.isnan(value) else f"{value:,.4g}"
+            label = self.descriptions.get(name) or name.replace("_", " ")
+            out.append(
+                Reason(
+                    feature=name,
+                    value=None if math.isnan(value) else value,
+                    contribution=float(pushes[index]),
+                    text=f"{label}: {shown} raises the risk",
+                )
+            )
+        return out
+
+
+def _number(value: Any) -> float:
+    if value is None:
+        return math.nan
+    return float(value)
+
+
+def load_deployment(
+    loaded: LoadedConfig,
+    root: Path,
+    registry: ModelRegistry,
+    alias_or_version: str,
+    *,
+    reader: BatchFeatureReader,
+    windows: WindowStateStore,
+    top_reasons: int = 3,
+) -> Deployment:
+    """Load a registered version (by alias or number) with the feature path of its build."""
+    version = registry.get(alias_or_version)
+    kind = version.tags.get(TAG_PREFIX + "model_kind")
+    if kind is None:
+        raise InvalidInputError(
+            f"model {registry.name!r} v{version.version} has no {TAG_PREFIX}model_kind tag: "
+            "it was not registered by ferryml"
+        )
+    local = registry.download(version.version)
+    model = load_trained(kind, local, threads=1)
+    threshold = float(version.tags.get(TAG_PREFIX + "threshold", "nan"))
+    if math.isnan(threshold):
+        raise InvalidInputError(
+            f"model {registry.name!r} v{version.version} has no decision threshold "
+            f"({TAG_PREFIX}threshold)",
+            hint="register versions with `ferry train` or `ferry promote`",
+        )
+    feature_set = _feature_set_of(loaded, root, registry, version.run_id)
+    descriptions = {spec.name: spec.description for spec in feature_set.outputs}
+    project = loaded.config.project.name
+    return Deployment(
+        name=registry.name,
+        version=version.version,
+        alias=alias_or_version if not alias_or_version.isdigit() else "",
+        kind=kind,
+        model=model,
+        threshold=threshold,
+        feature_set=feature_set,
+        online=OnlineFeatures(feature_set, reader, windows),
+        fallback=OnlineFeatures(feature_set, NoRows(), NoHistory(project)),
+        descriptions=descriptions,
+        top_reasons=top_reasons,
+    )
+
+
+def _feature_set_of(
+    loaded: LoadedConfig, root: Path, registry: ModelRegistry, run_id: str | None
+) -> FeatureSet:
+    """The config's feature set with the fitted encodings of the build ``run_id`` used."""
+    config = loaded.config
+    if run_id is None:
+        raise InvalidInputError(f"model {registry.name!r} has a version without a run")
+    tags = registry.tracker.get_run(run_id).data.tags
+    relative = tags.get(TAG_PREFIX + "feature_build")
+    if relative is None or not (root / relative / FITTED_FILE).is_file():
+        raise InvalidInputError(
+            f"the feature build of run {run_id} ({relative}) is not in the workspace: its "
+            "encodings cannot be loaded",
+            hint="serve from the workspace that trained the model, or rebuild and retrain",
+        )
+    build = root / relative
+    feature_set = compile_features(
+        config.project.name, config.features, config.schema_, source=loaded.source
+    )
+    built_with = load_build(build)["feature_set_version"]
+    if built_with != feature_set.version:
+        raise InvalidInputError(
+            f"the model was trained on feature set {built_with}; the config defines "
+            f"{feature_set.version}",
+            hint="serve with the config the model was trained with, or retrain and promote",
+        )
+    load_fitted(feature_set, json.loads((build / FITTED_FILE).read_text()))
+    return feature_set
+
+
+__all__ = ["APPROVE", "BLOCK", "Deployment", "Reason", "Scored", "load_deployment"]

@@ -1,0 +1,324 @@
+"""The scoring service of one worker process: the deployment, the request fields, the
+prediction log and its shipper, and what each endpoint does, apart from HTTP.
+
+Every scoring request, refused ones included, leaves one record in the prediction log before
+its answer is returned (:mod:`ferryml.serving.predlog`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ferryml.errors import InvalidInputError
+from ferryml.serving.config import ServingConfig
+from ferryml.serving.deployment import Deployment, Scored, load_deployment
+from ferryml.serving.predlog import PredictionLog, Shipper
+from ferryml.serving.request import RequestError, RequestFields
+from ferryml.storage.db import transaction
+from ferryml.storage.tables import labels
+
+if TYPE_CHECKING:
+    from ferryml.pipeline import ProjectContext
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP status and a JSON-able body."""
+
+    status: int
+    body: dict[str, Any]
+
+
+class ScoringService:
+    """Everything one worker needs to answer requests."""
+
+    def __init__(
+        self,
+        context: ProjectContext,
+        deployment: Deployment,
+        engine: Engine,
+        *,
+        config: ServingConfig,
+    ) -> None:
+        self.context = context
+        self.deployment = deployment
+        self.engine = engine
+        self.config = config
+        schema = context.loaded.config.schema_
+        self.fields = RequestFields.of(schema, deployment.feature_set.event_columns)
+        label_columns = schema.columns_with_role("label")
+        self.project = context.workspace.project
+        self.has_labels = bool(label_columns)
+        settings = config.prediction_log
+        directory = context.workspace.root / settings.directory
+        self.log = PredictionLog(directory, fsync_interval=settings.fsync_interval_ms / 1000)
+        self.shipper = Shipper(
+            directory,
+            engine,
+            self.project,
+            interval=settings.ship_interval_ms / 1000,
+            batch_rows=settings.batch_rows,
+            keep=self.log.path,
+        )
+
+    @classmethod
+    def open(cls, context: ProjectContext, config: ServingConfig | None = None) -> ScoringService:
+        """Load the served alias of the project's registry with its feature path."""
+        from ferryml.features.project_store import ProjectFeatureStore
+        from ferryml.registry import ModelRegistry
+        from ferryml.storage.db import make_engine
+        from ferryml.training.project import tracker_for
+
+        config = config or context.loaded.config.serving
+        root = context.workspace.root
+        registry = ModelRegistry(tracker_for(context.loaded, root), context.workspace.project)
+        store = ProjectFeatureStore(context.loaded, root)
+        deployment = load_deployment(
+            context.loaded,
+            root,
+            registry,
+            config.model_alias,
+            reader=store.repo,
+            windows=store.window_store(),
+            top_reasons=config.top_reasons,
+        )
+        engine = make_engine(context.workspace.database_url)
+        return cls(context, deployment, engine, config=config)
+
+    def start(self) -> None:
+        """Warm the deployment up and start shipping the prediction log."""
+        self.deployment.warm_up()
+        self.shipper.start()
+
+    def stop(self) -> None:
+        self.shipper.stop()
+        self.log.close()
+
+    # -- scoring -----------------------------------------------------------------------
+
+    def score(self, body: Any) -> Answer:
+        """One transaction → its answer (200) or field-level errors (422); logged either way."""
+        start = time.perf_counter_ns()
+        request_id = uuid.uuid4().hex
+        try:
+            event = self._event(body)
+        except RequestError as error:
+            answer = Answer(422, {"request_id": request_id, "detail": error.details})
+            self._log_refused(request_id, body, answer, start)
+            return answer
+        scored = self.deployment.score(event)
+        answer = Answer(200, self._response(request_id, scored, start))
+        self._log_scored(request_id, event, scored, answer)
+        return answer
+
+    def score_batch(self, body: Any) -> Answer:
+        """Several transactions, all valid or none scored (422 lists every bad field)."""
+        start = time.perf_counter_ns()
+        request_id = uuid.uuid4().hex
+        items = body.get("transactions") if isinstance(body, dict) else None
+        problem = None
+        if not isinstance(items, list) or not items:
+            problem = "a non-empty list `transactions` is expected"
+        elif len(items) > self.config.max_batch:
+            problem = f"at most {self.config.max_batch} transactions per call (serving.max_batch)"
+        if problem is not None:
+            detail = [{"loc": ["body", "transactions"], "type": "value_error", "msg": problem}]
+            answer = Answer(422, {"request_id": request_id, "detail": detail})
+            self._log_refused(request_id, None, answer, start)
+            return answer
+        assert isinstance(items, list)
+        events, details = [], []
+        for index, item in enumerate(items):
+            try:
+                events.append(self._event(item, ("body", "transactions", index)))
+            except RequestError as error:
+                details.extend(error.details)
+        if details:
+            answer = Answer(422, {"request_id": request_id, "detail": details})
+            self._log_refused(request_id, None, answer, start)
+            return answer
+        results = []
+        for index, event in enumerate(events):
+            item_start = time.perf_counter_ns()
+            item_id = f"{request_id}-{index}"
+            scored = self.deployment.score(event)
+            response = self._response(item_id, scored, item_start)
+            self._log_scored(item_id, event, scored, Answer(200, response))
+            results.append(response)
+        return Answer(200, {"request_id": request_id, "results": results})
+
+    def _event(self, body: Any, where: Sequence[str | int] = ("body",)) -> dict[str, Any]:
+        event = self.fields.parse(body, where)
+        if event[self.fields.time_field] is None:
+            event[self.fields.time_field] = self.context.clock.now()
+        return event
+
+    def _response(self, request_id: str, scored: Scored, start: int) -> dict[str, Any]:
+        deployment = self.deployment
+        return {
+            "request_id": request_id,
+            "score": scored.score,
+            "decision": scored.decision,
+            "threshold": deployment.threshold,
+            "model": deployment.info,
+            "arm": "champion",
+            "reasons": [reason.as_dict() for reason in scored.reasons],
+            "degraded": scored.degraded,
+            "latency_ms": {
+                "features": round(scored.features_ms, 3),
+                "model": round(scored.model_ms, 3),
+                "total": round((time.perf_counter_ns() - start) / 1e6, 3),
+            },
+        }
+
+    def _log_scored(
+        self, request_id: str, event: dict[str, Any], scored: Scored, answer: Answer
+    ) -> None:
+        body = answer.body
+        self.log.append(
+            {
+                "request_id": request_id,
+                "ts": datetime.now(UTC).isoformat(),
+                "event_id": event.get(self.fields.id_field),
+                "event_time": _iso(event.get(self.fields.time_field)),
+                "status": answer.status,
+                "model": body["model"],
+                "arm": body["arm"],
+                "score": scored.score,
+                "decision": scored.decision,
+                "threshold": body["threshold"],
+                "degraded": scored.degraded,
+                "latency_ms": body["latency_ms"]["total"],
+                "request": {k: _iso(v) for k, v in event.items()},
+                "features": scored.features,
+                "reasons": body["reasons"],
+            }
+        )
+
+    def _log_refused(self, request_id: str, body: Any, answer: Answer, start: int) -> None:
+        event_id = body.get(self.fields.id_field) if isinstance(body, dict) else None
+        self.log.append(
+            {
+                "request_id": request_id,
+                "ts": datetime.now(UTC).isoformat(),
+                "event_id": event_id if isinstance(event_id, str) else None,
+                "status": answer.status,
+                "degraded": False,
+                "latency_ms": (time.perf_counter_ns() - start) / 1e6,
+                "error": answer.body.get("detail"),
+            }
+        )
+
+    # -- labels --------------------------------------------------------------------------
+
+    def record_labels(self, body: Any, *, source: str = "api") -> Answer:
+        """Delayed outcomes by event id; idempotent: an event's first label stays."""
+        if not self.has_labels:
+            raise InvalidInputError("the schema declares no label column")
+        items = body.get("labels") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            detail = [{"loc": ["body", "labels"], "type": "value_error", "msg": "a list"}]
+            return Answer(422, {"detail": detail})
+        rows, details = [], []
+        now = self.context.clock.now()
+        for index, item in enumerate(items):
+            row, problems = _label_row(item, index, now)
+            details.extend(problems)
+            if row is not None:
+                rows.append({**row, "project": self.project, "received_at": now, "source": source})
+        if details:
+            return Answer(422, {"detail": details})
+        new = insert_labels(self.engine, rows)
+        return Answer(200, {"received": len(rows), "new": new})
+
+    # -- introspection -------------------------------------------------------------------
+
+    def models(self) -> dict[str, Any]:
+        deployment = self.deployment
+        return {
+            "models": [
+                {
+                    **deployment.info,
+                    "kind": deployment.kind,
+                    "threshold": deployment.threshold,
+                    "feature_set": deployment.feature_set.version,
+                    "features": len(deployment.model.features),
+                    "arm": "champion",
+                }
+            ]
+        }
+
+    def ready(self) -> Answer:
+        """200 when the model is loaded and the platform DB answers, else 503 with why."""
+        try:
+            with transaction(self.engine, purpose="readiness check") as conn:
+                conn.execute(select(func.count()).select_from(labels).limit(1))
+        except Exception as exc:  # any failure means not ready; the reason is the answer
+            return Answer(503, {"status": "not ready", "reason": str(exc)[:500]})
+        return Answer(200, {"status": "ready", "model": self.deployment.info})
+
+
+def insert_labels(engine: Engine, rows: list[dict[str, Any]]) -> int:
+    """Insert label rows, keeping the first label of each event; returns how many were new."""
+    if not rows:
+        return 0
+    statement: Any
+    if engine.dialect.name == "postgresql":
+        statement = postgresql.insert(labels).on_conflict_do_nothing(
+            index_elements=["project", "event_id"]
+        )
+    else:
+        statement = sqlite.insert(labels).on_conflict_do_nothing(
+            index_elements=["project", "event_id"]
+        )
+    with transaction(engine, purpose="record labels") as conn:
+        result = conn.execute(statement, rows)
+    return int(result.rowcount or 0)
+
+
+def _label_row(
+    item: Any, index: int, now: datetime
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    loc = ["body", "labels", index]
+    if not isinstance(item, dict):
+        return None, [{"loc": loc, "type": "model_attributes_type", "msg": "an object"}]
+    problems = []
+    event_id = item.get("event_id")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 256:
+        problems.append({"loc": [*loc, "event_id"], "type": "string_type", "msg": "an id"})
+    label = item.get("label")
+    if isinstance(label, bool) or not isinstance(label, int) or label not in (0, 1):
+        problems.append({"loc": [*loc, "label"], "type": "int_type", "msg": "0 or 1"})
+    when: datetime = now
+    if item.get("label_time") is not None:
+        try:
+            when = datetime.fromisoformat(str(item["label_time"]))
+            if when.tzinfo is None:
+                raise ValueError("no time zone")
+        except ValueError:
+            problems.append(
+                {"loc": [*loc, "label_time"], "type": "datetime_type", "msg": "ISO 8601 with zone"}
+            )
+    extra = sorted(set(item) - {"event_id", "label", "label_time"})
+    problems.extend(
+        {"loc": [*loc, name], "type": "extra_forbidden", "msg": "unexpected field"}
+        for name in extra
+    )
+    if problems:
+        return None, problems
+    return {"event_id": event_id, "label": 1 if label == 1 else 0, "label_time": when}, []
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+__all__ = ["Answer", "ScoringService", "insert_labels"]

@@ -1,0 +1,249 @@
+"""The scoring API on a real project: a workspace trained, gated and promoted by `ferry
+quickstart`, the champion served through FastAPI (Starlette's TestClient runs the app and its
+lifespan in-process), the prediction log shipped to the platform DB."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from conftest import TRAINABLE_SETTINGS
+from ferryml.cli import app as cli
+from ferryml.config.loader import load_config
+from ferryml.features.build import read_events
+from ferryml.features.online import OnlineFeatures
+from ferryml.features.windows.state.redis import RedisWindowStore
+from ferryml.pipeline import ProjectContext, resolve_version
+from ferryml.serving.app import create_app
+from ferryml.serving.service import ScoringService
+from ferryml.storage.tables import predictions
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory: pytest.TempPathFactory) -> ProjectContext:
+    root = tmp_path_factory.mktemp("serving") / "ws"
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    assert result.exit_code == 0, result.output
+    loaded = load_config(root / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    return ProjectContext.open(loaded)
+
+
+@pytest.fixture(scope="module")
+def service(context: ProjectContext) -> ScoringService:
+    return ScoringService.open(context)
+
+
+@pytest.fixture(scope="module")
+def client(service: ScoringService) -> Iterator[TestClient]:
+    with TestClient(create_app(lambda: service)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def events(context: ProjectContext, service: ScoringService) -> list[dict[str, Any]]:
+    """Real raw transactions of the project (frauds first), as a client would send them."""
+    dataset = resolve_version(context, "transactions")
+    table = read_events(service.deployment.feature_set, dataset.path)
+    table = table.sort_by([("is_fraud", "descending")]).slice(0, 400)
+    fields = service.fields.names
+    rows = []
+    for row in table.to_pylist():
+        body = {k: v for k, v in row.items() if k in fields and v is not None}
+        body["event_time"] = row["event_time"].isoformat()
+        rows.append(body)
+    return rows
+
+
+def post(client: TestClient, path: str, body: Any) -> Any:
+    return client.post(path, content=orjson.dumps(body))
+
+
+def test_a_transaction_is_scored_with_the_model_on_its_logged_features(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    response = post(client, "/v1/score", events[-1])
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer) == {
+        "request_id",
+        "score",
+        "decision",
+        "threshold",
+        "model",
+        "arm",
+        "reasons",
+        "degraded",
+        "latency_ms",
+    }
+    assert answer["model"] == {"name": "fraud", "version": "1", "alias": "champion"}
+    assert answer["decision"] == ("block" if answer["score"] >= answer["threshold"] else "approve")
+    assert answer["degraded"] is False
+    assert answer["latency_ms"]["total"] >= answer["latency_ms"]["model"] > 0
+    # the logged features, through the model, give the answered score
+    service.log.flush()
+    record = next(
+        orjson.loads(line)
+        for line in service.log.path.read_bytes().splitlines()
+        if orjson.loads(line)["request_id"] == answer["request_id"]
+    )
+    model = service.deployment.model
+    row = np.array(
+        [
+            [
+                math.nan if record["features"][f] is None else record["features"][f]
+                for f in model.features
+            ]
+        ]
+    )
+    assert float(model.predict_array(row)[0]) == answer["score"]
+
+
+def test_blocks_come_with_reasons_that_add_up_to_the_raw_score(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    blocked = None
+    for event in events[:200]:  # frauds first
+        answer = post(client, "/v1/score", event).json()
+        if answer["decision"] == "block":
+            blocked = answer
+            break
+    assert blocked is not None, "no fraud of the data was blocked"
+    reasons = blocked["reasons"]
+    assert 1 <= len(reasons) <= service.config.top_reasons
+    pushes = [reason["contribution"] for reason in reasons]
+    assert pushes == sorted(pushes, reverse=True) and pushes[-1] > 0
+    assert all(reason["text"].endswith("raises the risk") for reason in reasons)
+    model = service.deployment.model
+    if model.kind == "lightgbm":  # TreeSHAP: contributions + base value = the raw margin
+        rng = np.random.default_rng(0)
+        rows = rng.normal(0, 1, (20, len(model.features)))
+        rows[rng.random(rows.shape) < 0.1] = np.nan
+        contributions = model.contributions(rows)
+        assert contributions is not None
+        margin = model.booster.predict(rows, raw_score=True)  # type: ignore[attr-defined]
+        np.testing.assert_allclose(contributions.sum(axis=1), margin, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "kind"),
+    [
+        ({"amount": "12"}, "amount", "float_type"),
+        ({"amount": True}, "amount", "float_type"),
+        ({"colour": "red"}, "colour", "extra_forbidden"),
+        ({"channel": None}, "channel", "null"),
+        ({"merchant_category": "x" * 300}, "merchant_category", "string_type"),
+        ({"event_time": "2025-12-01T10:00:00"}, "event_time", "timestamp_type"),
+        ({"event_time": "yesterday"}, "event_time", "timestamp_type"),
+    ],
+)
+def test_bad_fields_get_422_with_the_field_named(
+    client: TestClient, events: list[dict[str, Any]], change: dict[str, Any], field: str, kind: str
+) -> None:
+    response = post(client, "/v1/score", {**events[-1], **change})
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["body", field] and detail["type"] == kind
+
+
+def test_missing_fields_nan_bodies_and_oversized_bodies_are_refused(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    body = {k: v for k, v in events[-1].items() if k != "amount"}
+    response = post(client, "/v1/score", body)
+    assert response.status_code == 422 and response.json()["detail"][0]["type"] == "missing"
+    response = client.post("/v1/score", content=b'{"amount": NaN}')
+    assert response.status_code == 422 and response.json()["detail"][0]["type"] == "json_invalid"
+    response = client.post("/v1/score", content=b"[1, 2]")
+    assert response.status_code == 422
+    huge = {**events[-1], "pad": "x" * (service.config.max_body_bytes + 10)}
+    assert post(client, "/v1/score", huge).status_code == 413
+
+
+def test_a_batch_is_scored_whole_or_refused_whole(
+    client: TestClient, events: list[dict[str, Any]]
+) -> None:
+    response = post(client, "/v1/score/batch", {"transactions": events[:3]})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 3 and len({r["request_id"] for r in results}) == 3
+    bad = [events[0], {**events[1], "amount": "x"}, events[2]]
+    response = post(client, "/v1/score/batch", {"transactions": bad})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "transactions", 1, "amount"]
+    assert post(client, "/v1/score/batch", {"transactions": []}).status_code == 422
+
+
+def test_every_answer_is_shipped_to_the_database_once(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    ids = [post(client, "/v1/score", event).json()["request_id"] for event in events[300:310]]
+    refused = post(client, "/v1/score", {"amount": 1}).json()["request_id"]
+    service.shipper.ship_once()
+    service.shipper.ship_once()  # shipping again adds nothing
+    with service.engine.connect() as conn:
+        rows = conn.execute(
+            select(predictions.c.request_id, predictions.c.status, predictions.c.score).where(
+                predictions.c.request_id.in_([*ids, refused])
+            )
+        ).all()
+    status = {row.request_id: row.status for row in rows}
+    assert len(rows) == 11 and status[refused] == 422
+    assert all(status[i] == 200 for i in ids)
+    offsets = list(Path(service.log.directory).glob("*.offset"))
+    assert offsets and int(offsets[0].read_text()) == service.log.path.stat().st_size
+
+
+def test_labels_arrive_once_per_event(client: TestClient) -> None:
+    body = {
+        "labels": [{"event_id": "tx-label-1", "label": 1, "label_time": "2026-01-05T10:00:00Z"}]
+    }
+    assert post(client, "/v1/labels", body).json() == {"received": 1, "new": 1}
+    assert post(client, "/v1/labels", body).json() == {"received": 1, "new": 0}
+    bad = {"labels": [{"event_id": "tx-2", "label": 2}, {"event_id": "", "label": 0, "x": 1}]}
+    response = post(client, "/v1/labels", bad)
+    assert response.status_code == 422
+    assert {tuple(d["loc"][2:]) for d in response.json()["detail"]} == {
+        (0, "label"),
+        (1, "event_id"),
+        (1, "x"),
+    }
+
+
+def test_health_models_and_the_openapi_document(client: TestClient) -> None:
+    assert client.get("/health/live").json() == {"status": "ok"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["model"]["version"] == "1"
+    (model,) = client.get("/v1/models").json()["models"]
+    assert model["kind"] in {"lightgbm", "logistic", "ebm"} and 0 < model["threshold"] <= 1
+    document = client.get("/openapi.json").json()
+    score = document["paths"]["/v1/score"]["post"]
+    schema = score["requestBody"]["content"]["application/json"]["schema"]
+    assert "amount" in schema["required"] and schema["additionalProperties"] is False
+    assert {"200", "413", "422"} <= set(score["responses"])
+
+
+def test_a_window_store_that_does_not_answer_degrades_the_answer_not_the_status(
+    service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    deployment = service.deployment
+    healthy = deployment.online
+    nobody = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # closed port
+    dead = RedisWindowStore(project="fraud", client=nobody)
+    deployment.online = OnlineFeatures(deployment.feature_set, healthy.reader, dead)
+    try:
+        answer = service.score(dict(events[-1]))
+    finally:
+        deployment.online = healthy
+    assert answer.status == 200 and answer.body["degraded"] is True
+    assert 0.0 <= answer.body["score"] <= 1.0
