@@ -74,7 +74,10 @@ def _json(status: int, body: dict[str, Any]) -> Response:
 
 
 def _respond(answer: Answer) -> Response:
-    return _json(answer.status, answer.body)
+    """A service answer, saying which worker process gave it (``x-ferry-worker``)."""
+    response = _json(answer.status, answer.body)
+    response.headers["x-ferry-worker"] = str(os.getpid())
+    return response
 
 
 async def _body(request: Request, limit: int) -> Any | Response:

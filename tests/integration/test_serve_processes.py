@@ -1,0 +1,151 @@
+"""`ferry serve --workers 2` as real processes: answers from both workers, and a worker
+SIGKILLed under load loses no acknowledged prediction (the database holds every answer a
+client received, once)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import psutil
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from conftest import TRAINABLE_SETTINGS
+from ferryml.cli import app as cli
+from ferryml.config.loader import load_config
+from ferryml.pipeline import ProjectContext
+from ferryml.serving.predlog import Shipper
+from ferryml.storage.db import make_engine
+from ferryml.storage.tables import predictions
+
+pytestmark = pytest.mark.slow
+
+EVENT = {
+    "customer_id": "c-1",
+    "card_id": "k-1",
+    "merchant_id": "m-1",
+    "merchant_category": "5411",
+    "merchant_country": "FR",
+    "channel": "pos",
+    "transaction_type": "purchase",
+    "amount": 42.0,
+    "currency": "EUR",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("serve") / "ws"
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def start_server(workspace: Path, port: int) -> subprocess.Popen[bytes]:
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    command = [
+        sys.executable, "-m", "ferryml", "serve", "-c", str(workspace / "configs" / "ferry.yaml"),
+        "--port", str(port), "--workers", "2", *sets,
+    ]  # fmt: skip
+    log = workspace / f"serve-{port}.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"ferry serve exited with {server.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
+                workers = psutil.Process(server.pid).children(recursive=True)
+                if len([w for w in workers if "multiprocessing" in " ".join(w.cmdline())]) >= 2:
+                    return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    pytest.fail("ferry serve did not become ready within 120 s")
+
+
+def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> None:
+    port = free_port()
+    server = start_server(workspace, port)
+    acknowledged: list[str] = []
+    pids: set[str] = set()
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def client(prefix: str) -> None:
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request: both
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, limits=fresh) as http:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                body: dict[str, Any] = {**EVENT, "transaction_id": f"{prefix}-{n}"}
+                try:
+                    response = http.post("/v1/score", json=body)
+                except httpx.HTTPError as exc:  # the killed worker's connections drop
+                    failures.append(type(exc).__name__)
+                    continue
+                if response.status_code == 200:
+                    acknowledged.append(response.json()["request_id"])
+                    pids.add(response.headers.get("x-ferry-worker", ""))
+                else:
+                    failures.append(str(response.status_code))
+
+    threads = [threading.Thread(target=client, args=(f"t{i}",)) for i in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(3)
+        answering = sorted(pid for pid in pids if pid)
+        assert answering, failures
+        before_kill = len(acknowledged)
+        os.kill(int(answering[0]), signal.SIGKILL)  # a worker that has acknowledged answers
+        time.sleep(3)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        stop.set()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert before_kill > 20 and len(acknowledged) > before_kill
+    assert not [f for f in failures if f.isdigit()], failures  # never an HTTP error status
+    assert len(pids - {""}) >= 2  # both workers answered
+    # what a restarted server does first: ship whatever is left on disk, the victim's included
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    context = ProjectContext.open(loaded, create=False)
+    engine = make_engine(context.workspace.database_url)
+    directory = context.workspace.root / loaded.config.serving.prediction_log.directory
+    Shipper(directory, engine, context.workspace.project).ship_once()
+    with engine.connect() as conn:
+        stored = {
+            row.request_id
+            for row in conn.execute(
+                select(predictions.c.request_id).where(predictions.c.status == 200)
+            )
+        }
+    missing = set(acknowledged) - stored
+    assert not missing, f"{len(missing)} acknowledged predictions are not in the database"
+    assert len(acknowledged) == len(set(acknowledged))
+    assert not list(directory.glob("*.jsonl")), "shipped segments of dead workers are removed"
