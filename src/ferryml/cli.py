@@ -30,6 +30,7 @@ from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
+from ferryml.cli_serving import labels_app
 from ferryml.cli_serving import serve as _serve
 from ferryml.cli_training import train as _train
 from ferryml.cli_training import ui as _ui
@@ -61,6 +62,7 @@ app.command("ui")(_ui)
 app.command("gate")(_gate)
 app.command("promote")(_promote)
 app.command("serve")(_serve)
+app.add_typer(labels_app, name="labels")
 
 
 def _version(value: bool) -> None:

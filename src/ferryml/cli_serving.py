@@ -83,3 +83,41 @@ def serve(
 
 
 __all__ = ["serve"]
+
+
+labels_app = typer.Typer(help="Delayed outcomes (chargebacks) for served predictions.")
+
+
+@labels_app.command("ingest")
+@friendly_errors
+def ingest_labels(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet with columns event_id, label (0/1) and label_time (ISO 8601 "
+            "with a zone; optional: default now)."
+        ),
+    ],
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Record delayed labels, idempotently: an event's first label stays, repeats change nothing.
+
+    Every row is checked first; one bad row refuses the whole file and nothing is written.
+
+    Example: [bold]ferry labels ingest chargebacks-2025-12.csv[/bold]
+    """
+    from ferryml.pipeline import ProjectContext, current_actor
+    from ferryml.serving.labels import read_label_file
+    from ferryml.serving.service import insert_labels
+    from ferryml.storage.db import make_engine
+
+    context = ProjectContext.open(load(config, {}, set_), create=False)
+    rows = read_label_file(path, project=context.workspace.project, now=context.clock.now())
+    new = insert_labels(make_engine(context.workspace.database_url), rows)
+    context.audit.append(
+        current_actor(), "labels.ingest", path.name, {"rows": len(rows), "new": new}
+    )
+    out.print(
+        f"[green]✓[/green] {len(rows):,} labels read, {new:,} new ({len(rows) - new:,} known)"
+    )

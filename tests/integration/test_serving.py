@@ -26,7 +26,8 @@ from ferryml.features.windows.state.redis import RedisWindowStore
 from ferryml.pipeline import ProjectContext, resolve_version
 from ferryml.serving.app import create_app
 from ferryml.serving.service import ScoringService
-from ferryml.storage.tables import predictions
+from ferryml.storage.db import make_engine
+from ferryml.storage.tables import labels, predictions
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +248,29 @@ def test_a_window_store_that_does_not_answer_degrades_the_answer_not_the_status(
         deployment.online = healthy
     assert answer.status == 200 and answer.body["degraded"] is True
     assert 0.0 <= answer.body["score"] <= 1.0
+
+
+def test_label_files_are_checked_whole_then_recorded_once(
+    context: ProjectContext, tmp_path: Path
+) -> None:
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    runner = CliRunner()
+
+    def count() -> int:
+        with make_engine(context.workspace.database_url).connect() as conn:
+            return len(conn.execute(select(labels.c.event_id)).all())
+
+    before = count()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event_id,label,label_time\nf-1,1,2026-01-02T00:00:00Z\nf-2,7,\n")
+    result = runner.invoke(cli, ["labels", "ingest", str(bad), "-c", config, *sets])
+    assert result.exit_code == 1 and "row 3: label must be 0 or 1" in result.output
+    assert count() == before  # nothing of the bad file was written
+    good = tmp_path / "good.csv"
+    good.write_text("event_id,label,label_time\nf-1,1,2026-01-02T00:00:00Z\nf-2,0,\nf-1,0,\n")
+    result = runner.invoke(cli, ["labels", "ingest", str(good), "-c", config, *sets])
+    assert result.exit_code == 0, result.output
+    assert "3 labels read, 2 new (1 known)" in result.output
+    result = runner.invoke(cli, ["labels", "ingest", str(good), "-c", config, *sets])
+    assert "0 new (3 known)" in result.output and count() == before + 2
