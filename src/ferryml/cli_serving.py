@@ -6,6 +6,7 @@ Registered on the main app by :mod:`ferryml.cli`; the work is in :mod:`ferryml.s
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,7 @@ def serve(
     from ferryml.pipeline import ProjectContext
     from ferryml.registry import ModelRegistry
     from ferryml.serving.app import CONFIG_ENV, SETS_ENV
+    from ferryml.serving.metrics import MULTIPROC_ENV
     from ferryml.training.project import tracker_for
 
     overrides = {
@@ -67,6 +69,12 @@ def serve(
     os.environ[SETS_ENV] = "\n".join(
         [*(set_ or []), *(f"{key}={value}" for key, value in overrides.items())]
     )
+    # every worker writes its metrics here; /metrics sums them (a fresh directory per start)
+    metrics_dir = context.workspace.root / ".serving" / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(metrics_dir)
+    os.environ["PROMETHEUS_MULTIPROCESS_DIR"] = str(metrics_dir)  # Feast's name for it
     out.print(
         f"serving {served.name} v{served.version} ({settings.model_alias}) on "
         f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"

@@ -122,6 +122,7 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> No
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+        scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     finally:
         stop.set()
         server.send_signal(signal.SIGTERM)
@@ -132,6 +133,13 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> No
     assert before_kill > 20 and len(acknowledged) > before_kill
     assert not [f for f in failures if f.isdigit()], failures  # never an HTTP error status
     assert len(pids - {""}) >= 2  # both workers answered
+    # /metrics pools every worker's counters, whichever worker answers the scrape
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in scrape.splitlines()
+        if line.startswith("ferry_requests_total{") and 'status="200"' in line
+    )
+    assert counted >= len(acknowledged)
     # what a restarted server does first: ship whatever is left on disk, the victim's included
     loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     context = ProjectContext.open(loaded, create=False)

@@ -250,6 +250,26 @@ def test_a_window_store_that_does_not_answer_degrades_the_answer_not_the_status(
     assert 0.0 <= answer.body["score"] <= 1.0
 
 
+def test_metrics_count_answers_latency_and_degradation(client: TestClient) -> None:
+    response = client.get("/metrics")
+    text = response.text
+    assert response.status_code == 200, (
+        response.status_code,
+        response.headers,
+        response.content[:200],
+    )
+    assert (
+        'ferry_requests_total{arm="champion",endpoint="score",model_version="1",status="200"}'
+        in text
+    )
+    assert 'ferry_requests_total{arm="",endpoint="score",model_version="",status="422"}' in text
+    assert "ferry_request_latency_seconds_bucket" in text
+    assert "ferry_feature_latency_seconds_count" in text
+    assert "ferry_process_resident_memory_bytes" in text
+    degraded = [line for line in text.splitlines() if line.startswith("ferry_degraded_total ")]
+    assert degraded and float(degraded[0].split()[1]) >= 1  # the dead window store's answer
+
+
 def test_label_files_are_checked_whole_then_recorded_once(
     context: ProjectContext, tmp_path: Path
 ) -> None:

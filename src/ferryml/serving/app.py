@@ -205,6 +205,14 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         """The model is loaded and the platform DB answers."""
         return _respond(service().ready())
 
+    @app.get("/metrics", responses={200: {"content": {"text/plain": {}}}})
+    async def metrics() -> Response:
+        """Prometheus exposition of every worker's counters and histograms."""
+        from ferryml.serving.metrics import render
+
+        text, content_type = render()
+        return Response(text, media_type=content_type)
+
     @app.get("/v1/models")
     async def models() -> Response:
         """What is served."""

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ferryml.errors import InvalidInputError
+from ferryml.serving import metrics
 from ferryml.serving.config import ServingConfig
 from ferryml.serving.deployment import Deployment, Scored, load_deployment
 from ferryml.serving.predlog import PredictionLog, Shipper
@@ -68,6 +69,7 @@ class ScoringService:
             batch_rows=settings.batch_rows,
             keep=self.log.path,
         )
+        self.sampler = metrics.ProcessSampler()
 
     @classmethod
     def open(cls, context: ProjectContext, config: ServingConfig | None = None) -> ScoringService:
@@ -94,11 +96,14 @@ class ScoringService:
         return cls(context, deployment, engine, config=config)
 
     def start(self) -> None:
-        """Warm the deployment up and start shipping the prediction log."""
+        """Warm the deployment up, start shipping the prediction log and sampling the
+        process's resources."""
         self.deployment.warm_up()
         self.shipper.start()
+        self.sampler.start()
 
     def stop(self) -> None:
+        self.sampler.stop()
         self.shipper.stop()
         self.log.close()
 
@@ -117,7 +122,16 @@ class ScoringService:
         scored = self.deployment.score(event)
         answer = Answer(200, self._response(request_id, scored, start))
         self._log_scored(request_id, event, scored, answer)
+        self._count("score", scored, answer.body["latency_ms"]["total"])
         return answer
+
+    def _count(self, endpoint: str, scored: Scored, total_ms: float) -> None:
+        version = self.deployment.version
+        metrics.REQUESTS.labels(endpoint, "200", "champion", version).inc()
+        metrics.LATENCY.labels("champion", version).observe(total_ms / 1000)
+        metrics.FEATURE_LATENCY.observe(scored.features_ms / 1000)
+        if scored.degraded:
+            metrics.DEGRADED.inc()
 
     def score_batch(self, body: Any) -> Answer:
         """Several transactions, all valid or none scored (422 lists every bad field)."""
@@ -152,6 +166,7 @@ class ScoringService:
             scored = self.deployment.score(event)
             response = self._response(item_id, scored, item_start)
             self._log_scored(item_id, event, scored, Answer(200, response))
+            self._count("score_batch", scored, response["latency_ms"]["total"])
             results.append(response)
         return Answer(200, {"request_id": request_id, "results": results})
 
@@ -204,6 +219,7 @@ class ScoringService:
         )
 
     def _log_refused(self, request_id: str, body: Any, answer: Answer, start: int) -> None:
+        metrics.REQUESTS.labels("score", str(answer.status), "", "").inc()
         event_id = body.get(self.fields.id_field) if isinstance(body, dict) else None
         self.log.append(
             {
