@@ -9,8 +9,7 @@ Projects go through :func:`gate_runs` (``ferry gate``) and :func:`promote` (``fe
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ferryml._lazy import lazy_exports
 
 # Names load on first use: the config loader imports this package's config module, and a
 # command that only reads a config should not pay for the rest of the stage.
@@ -39,12 +38,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "Check",

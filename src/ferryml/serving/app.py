@@ -123,6 +123,16 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     def service() -> ScoringService:
         return state["service"]
 
+    async def handle(
+        request: Request, size_factor: int, work: Callable[[ScoringService, Any], Answer]
+    ) -> Response:
+        """Read and parse the body (``size_factor`` times the body limit), then ``work``."""
+        current = service()
+        body = await _body(request, current.config.max_body_bytes * size_factor)
+        if isinstance(body, Response):
+            return body
+        return _respond(work(current, body))
+
     @app.exception_handler(FerryError)
     async def ferry_error(_: Request, exc: FerryError) -> Response:
         """ferryml's errors carry their HTTP status: the one place they become answers."""
@@ -146,22 +156,14 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     @app.post("/v1/score", responses=responses, openapi_extra=body_doc({"type": "object"}))
     async def score(request: Request) -> Response:
         """Score one transaction: features, model, threshold, reasons."""
-        current = service()
-        body = await _body(request, current.config.max_body_bytes)
-        if isinstance(body, Response):
-            return body
-        return _respond(current.score(body))
+        return await handle(request, 1, lambda current, body: current.score(body))
 
     batch_schema = {"type": "object", "properties": {"transactions": {"type": "array"}}}
 
     @app.post("/v1/score/batch", responses=responses, openapi_extra=body_doc(batch_schema))
     async def score_batch(request: Request) -> Response:
         """Score several transactions (all valid, or none scored)."""
-        current = service()
-        body = await _body(request, current.config.max_body_bytes * 16)
-        if isinstance(body, Response):
-            return body
-        return _respond(current.score_batch(body))
+        return await handle(request, 16, lambda current, body: current.score_batch(body))
 
     labels_schema = {
         "type": "object",
@@ -189,11 +191,7 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     )
     async def post_labels(request: Request) -> Response:
         """Delayed outcomes (chargebacks) by event id; sending one twice changes nothing."""
-        current = service()
-        body = await _body(request, current.config.max_body_bytes * 16)
-        if isinstance(body, Response):
-            return body
-        return _respond(current.record_labels(body))
+        return await handle(request, 16, lambda current, body: current.record_labels(body))
 
     @app.get("/health/live")
     async def live() -> Response:
