@@ -45,10 +45,15 @@ def service(context: ProjectContext) -> ScoringService:
     return ScoringService.open(context)
 
 
+TOKEN = "s3cret-admin-token-for-tests"
+
+
 @pytest.fixture(scope="module")
 def client(service: ScoringService) -> Iterator[TestClient]:
-    with TestClient(create_app(lambda: service)) as test_client:
-        yield test_client
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FERRY_ADMIN_TOKEN", TOKEN)
+        with TestClient(create_app(lambda: service)) as test_client:
+            yield test_client
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +299,73 @@ def test_label_files_are_checked_whole_then_recorded_once(
     assert "3 labels read, 2 new (1 known)" in result.output
     result = runner.invoke(cli, ["labels", "ingest", str(good), "-c", config, *sets])
     assert "0 new (3 known)" in result.output and count() == before + 2
+
+
+def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
+    client: TestClient,
+    service: ScoringService,
+    context: ProjectContext,
+    events: list[dict[str, Any]],
+) -> None:
+    follower = service.follower
+    assert follower is not None
+    registry = follower.registry
+    tracker = registry.tracker
+    served = registry.get("champion")
+    others = [
+        run
+        for run in tracker.client.search_runs([tracker.experiment_id()])
+        if run.info.run_id != served.run_id and "ferryml.model_uri" in run.data.tags
+    ]
+    assert len(others) >= 2
+
+    def register(run: Any) -> str:
+        tags = run.data.tags
+        version = registry.register(
+            tags["ferryml.model_uri"],
+            tags["ferryml.model_sha256"],
+            run_id=run.info.run_id,
+            tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
+        )
+        return version.version
+
+    def admin(path: str, body: Any, token: str | None = TOKEN) -> Any:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return client.post(path, content=orjson.dumps(body), headers=headers)
+
+    def served_version() -> str:
+        return str(post(client, "/v1/score", events[-1]).json()["model"]["version"])
+
+    # no token, a wrong one: refused, nothing changes
+    refused = admin("/admin/reload", {"version": "1"}, token=None)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert admin("/admin/reload", {"version": "1"}, token="x" * 30).status_code == 401
+    assert admin("/admin/reload", {"version": "999"}).status_code == 400
+
+    second = register(others[0])
+    answer = admin("/admin/reload", {"version": second})
+    assert answer.status_code == 202 and answer.json()["pinned"] == second
+    assert follower.follow_once() and served_version() == second
+    assert client.get("/v1/models").json()["previous"] == served.version
+
+    assert admin("/admin/rollback", {}).json()["pinned"] == served.version
+    assert follower.follow_once() and served_version() == served.version
+
+    # a version whose files changed after registration is refused; the old one keeps serving
+    third = register(others[1])
+    model_id = others[1].data.tags["ferryml.model_uri"].removeprefix("models:/")
+    location = tracker.client.get_logged_model(model_id).artifact_location
+    stored = Path(location.removeprefix("file://"))
+    with (stored / "requirements.txt").open("a") as handle:
+        handle.write("tampered==1.0\n")
+    assert admin("/admin/reload", {"version": third}).status_code == 202
+    assert follower.follow_once() is False
+    models = client.get("/v1/models").json()
+    assert models["pinned"] == third and "refused" in models["reload_error"]
+    assert served_version() == served.version
+
+    assert admin("/admin/reload", {}).json()["pinned"] is None  # follow the alias again
+    follower.follow_once()
+    assert served_version() == served.version
+    actions = [e.action for e in context.audit.entries()]
+    assert actions.count("serving.pin") == 3 and actions.count("serving.rollback") == 1

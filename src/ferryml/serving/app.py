@@ -22,7 +22,8 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from ferryml.errors import FerryError
+from ferryml.errors import FerryError, InvalidInputError
+from ferryml.serving.admin import AdminToken
 from ferryml.serving.service import Answer, ScoringService
 
 CONFIG_ENV = "FERRY_CONFIG"
@@ -65,11 +66,12 @@ _SCORE = {
 }
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
         status_code=status,
         media_type="application/json",
+        headers=headers,
     )
 
 
@@ -102,12 +104,14 @@ async def _body(request: Request, limit: int) -> Any | Response:
 def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     """The ASGI app; ``open_service`` loads the model when the app starts (in each worker)."""
     state: dict[str, ScoringService] = {}
+    tokens: dict[str, AdminToken] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service = open_service()
         service.start()
         state["service"] = service
+        tokens["admin"] = AdminToken.from_config(service.config, service.context.workspace.root)
         try:
             yield
         finally:
@@ -193,6 +197,77 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         """Delayed outcomes (chargebacks) by event id; sending one twice changes nothing."""
         return await handle(request, 16, lambda current, body: current.record_labels(body))
 
+    admin_responses: dict[int | str, dict[str, Any]] = {
+        401: {"description": "Missing or wrong bearer token"},
+        403: {"description": "No admin token configured: the admin endpoints are off"},
+        422: responses[422],
+    }
+    admin_doc: dict[str, Any] = {"security": [{"bearer": []}]}
+
+    async def admin(request: Request, act: Callable[[ScoringService, Any, str], Any]) -> Response:
+        """Check the bearer token, read the body, ``act``, and put it on the audit trail."""
+        current = service()
+        refusal = tokens["admin"].refusal(request.headers.get("authorization"))
+        if refusal is not None:
+            headers = {"www-authenticate": "Bearer"} if refusal.status == 401 else {}
+            return _json(refusal.status, {"detail": refusal.message}, headers)
+        raw = await request.body()
+        try:
+            body = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError as exc:
+            return _json(
+                422, {"detail": [{"loc": ["body"], "type": "json_invalid", "msg": str(exc)}]}
+            )
+        if not isinstance(body, dict):
+            return _json(
+                422,
+                {
+                    "detail": [
+                        {"loc": ["body"], "type": "model_attributes_type", "msg": "an object"}
+                    ]
+                },
+            )
+        if current.follower is None:
+            return _json(409, {"detail": "this service does not follow the registry"})
+        client = request.client.host if request.client else "unknown"
+        return _json(202, act(current, body, f"admin@{client}"))
+
+    def reload_act(current: ScoringService, body: Any, actor: str) -> dict[str, Any]:
+        version = body.get("version")
+        if version is not None and not isinstance(version, str | int):
+            raise InvalidInputError('`version` is a registry version number, e.g. "3"')
+        target = None if version is None else str(version)
+        assert current.follower is not None
+        revision = current.follower.pin(target, actor=actor)
+        current.context.audit.append(
+            actor, "serving.pin", target or "alias", {"revision": revision}
+        )
+        return {
+            "pinned": target,
+            "revision": revision,
+            "follow_interval_ms": current.config.follow_interval_ms,
+        }
+
+    def rollback_act(current: ScoringService, body: Any, actor: str) -> dict[str, Any]:
+        assert current.follower is not None
+        target = current.follower.rollback(actor=actor)
+        current.context.audit.append(
+            actor, "serving.rollback", target, {"from": current.deployment.version}
+        )
+        return {"pinned": target, "follow_interval_ms": current.config.follow_interval_ms}
+
+    @app.post("/admin/reload", status_code=202, responses=admin_responses, openapi_extra=admin_doc)
+    async def reload(request: Request) -> Response:
+        """Serve `{"version": "N"}` on every worker, or `{}` to follow the alias again."""
+        return await admin(request, reload_act)
+
+    @app.post(
+        "/admin/rollback", status_code=202, responses=admin_responses, openapi_extra=admin_doc
+    )
+    async def rollback(request: Request) -> Response:
+        """Serve again, on every worker, the version served before the latest switch."""
+        return await admin(request, rollback_act)
+
     @app.get("/health/live")
     async def live() -> Response:
         """The process answers."""
@@ -229,6 +304,8 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
             )
             batch = paths["/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]
             batch["schema"]["properties"]["transactions"]["items"] = fields
+        schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["bearer"] = {"type": "http", "scheme": "bearer"}
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

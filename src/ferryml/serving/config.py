@@ -46,6 +46,23 @@ class ServingConfig(StrictModel):
         default=3, ge=0, le=20, description="Reasons given with a decision other than approve."
     )
     prediction_log: PredictionLogConfig = Field(default_factory=PredictionLogConfig)
+    follow_interval_ms: int = Field(
+        default=1000,
+        ge=50,
+        le=60_000,
+        description="How often each worker reads the shared pin (admin reload and rollback).",
+    )
+    alias_poll_ms: int = Field(
+        default=5000, ge=100, le=600_000, description="How often the registry alias is read."
+    )
+    admin_token_env: str = Field(
+        default="FERRY_ADMIN_TOKEN",
+        min_length=1,
+        description="Environment variable holding the admin bearer token (wins over the file).",
+    )
+    admin_token_file: Path | None = Field(
+        default=None, description="File holding the admin token, relative to paths.root."
+    )
 
 
 __all__ = ["PredictionLogConfig", "ServingConfig"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,13 +21,16 @@ from ferryml.errors import InvalidInputError
 from ferryml.serving import metrics
 from ferryml.serving.config import ServingConfig
 from ferryml.serving.deployment import Deployment, Scored, load_deployment
+from ferryml.serving.follower import PIN, Follower
 from ferryml.serving.predlog import PredictionLog, Shipper
 from ferryml.serving.request import RequestError, RequestFields
+from ferryml.serving.state import SharedState
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import labels
 
 if TYPE_CHECKING:
     from ferryml.pipeline import ProjectContext
+    from ferryml.registry import ModelRegistry
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class ScoringService:
         engine: Engine,
         *,
         config: ServingConfig,
+        load: Callable[[str], Deployment] | None = None,
+        registry: ModelRegistry | None = None,
     ) -> None:
         self.context = context
         self.deployment = deployment
@@ -70,6 +75,23 @@ class ScoringService:
             keep=self.log.path,
         )
         self.sampler = metrics.ProcessSampler()
+        self.follower: Follower | None = None
+        if load is not None and registry is not None:
+            self.follower = Follower(
+                lambda: self.deployment,
+                self._swap,
+                load,
+                registry,
+                SharedState(engine, self.project),
+                alias=config.model_alias,
+                follow_interval=config.follow_interval_ms / 1000,
+                alias_poll=config.alias_poll_ms / 1000,
+            )
+
+    def _swap(self, fresh: Deployment) -> None:
+        schema = self.context.loaded.config.schema_
+        self.fields = RequestFields.of(schema, fresh.feature_set.event_columns)
+        self.deployment = fresh
 
     @classmethod
     def open(cls, context: ProjectContext, config: ServingConfig | None = None) -> ScoringService:
@@ -83,17 +105,24 @@ class ScoringService:
         root = context.workspace.root
         registry = ModelRegistry(tracker_for(context.loaded, root), context.workspace.project)
         store = ProjectFeatureStore(context.loaded, root)
-        deployment = load_deployment(
-            context.loaded,
-            root,
-            registry,
-            config.model_alias,
-            reader=store.repo,
-            windows=store.window_store(),
-            top_reasons=config.top_reasons,
-        )
+        windows = store.window_store()
+
+        def load(version: str) -> Deployment:
+            return load_deployment(
+                context.loaded,
+                root,
+                registry,
+                version,
+                reader=store.repo,
+                windows=windows,
+                top_reasons=config.top_reasons,
+            )
+
         engine = make_engine(context.workspace.database_url)
-        return cls(context, deployment, engine, config=config)
+        pinned = SharedState(engine, context.workspace.project).read(PIN)[1]
+        first = pinned.get("version") if isinstance(pinned, dict) else None
+        deployment = load(first or config.model_alias)
+        return cls(context, deployment, engine, config=config, load=load, registry=registry)
 
     def start(self) -> None:
         """Warm the deployment up, start shipping the prediction log and sampling the
@@ -101,8 +130,12 @@ class ScoringService:
         self.deployment.warm_up()
         self.shipper.start()
         self.sampler.start()
+        if self.follower is not None:
+            self.follower.start()
 
     def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
         self.sampler.stop()
         self.shipper.stop()
         self.log.close()
@@ -269,7 +302,10 @@ class ScoringService:
                     "features": len(deployment.model.features),
                     "arm": "champion",
                 }
-            ]
+            ],
+            "pinned": self.follower.pinned if self.follower else None,
+            "previous": self.follower.previous if self.follower else None,
+            "reload_error": self.follower.error if self.follower else None,
         }
 
     def ready(self) -> Answer:

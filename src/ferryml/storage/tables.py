@@ -116,4 +116,18 @@ labels = Table(
 )
 """Delayed outcomes (chargebacks) by event id: the first one received for an event stays."""
 
-__all__ = ["audit_log", "datasets", "labels", "metadata", "predictions"]
+serving_state = Table(
+    "serving_state",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("project", String(63), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("value", Text, nullable=False, comment="JSON"),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", Text, nullable=False),
+    UniqueConstraint("project", "name", name="uq_serving_state_project_name"),
+)
+"""Named, versioned values every serving worker of a project follows (e.g. the pin)."""
+
+__all__ = ["audit_log", "datasets", "labels", "metadata", "predictions", "serving_state"]

@@ -1,0 +1,143 @@
+"""Hot reload: every worker serves the version it should, without a restart.
+
+What to serve is the registry alias (``serving.model_alias``), unless an admin pinned a
+version (``POST /admin/reload``, ``POST /admin/rollback``): the pin lives in the platform DB
+(:class:`~ferryml.serving.state.SharedState`), so a call that reaches one worker moves them
+all. Each worker reads the pin every ``follow_interval_ms`` and the alias every
+``alias_poll_ms``; when the target differs from what it serves it loads the version in this
+background thread — files verified against the registered hash, the feature path of its
+build, a warm-up — and swaps it in with one reference assignment, so requests in flight
+finish on the old model and the next ones use the new. A version that fails to load is not
+retried for a minute; the old model keeps serving and ``GET /v1/models`` says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ferryml.errors import FerryError, InvalidInputError
+from ferryml.serving.deployment import Deployment
+from ferryml.serving.state import SharedState
+
+if TYPE_CHECKING:
+    from ferryml.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+PIN = "pin"
+RETRY_FAILED_AFTER_S = 60.0
+
+
+class Follower:
+    """Keeps ``current`` on the version every worker should serve."""
+
+    def __init__(
+        self,
+        current: Callable[[], Deployment],
+        swap: Callable[[Deployment], None],
+        load: Callable[[str], Deployment],
+        registry: ModelRegistry,
+        state: SharedState,
+        *,
+        alias: str,
+        follow_interval: float,
+        alias_poll: float,
+    ) -> None:
+        self.current = current
+        self.swap = swap
+        self.load = load
+        self.registry = registry
+        self.state = state
+        self.alias = alias
+        self.follow_interval = follow_interval
+        self.alias_poll = alias_poll
+        self.previous: str | None = None
+        self.error: str | None = None
+        self.pinned: str | None = None
+        self._alias_version: str | None = None
+        self._alias_read_at = float("-inf")
+        self._failed: dict[str, float] = {}
+        self._lock = threading.Lock()  # the background thread and a direct call never overlap
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="model-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.follow_interval):
+            try:
+                self.follow_once()
+            except FerryError as exc:  # the DB or the registry does not answer: try again
+                log.warning("cannot read what to serve: %s", exc.message)
+
+    def target(self) -> str | None:
+        """The version to serve: the pin, else the alias's version (read every alias_poll)."""
+        _, pin = self.state.read(PIN)
+        version = pin.get("version") if isinstance(pin, dict) else None
+        self.pinned = str(version) if version else None
+        if self.pinned:
+            return self.pinned
+        now = time.monotonic()
+        if now - self._alias_read_at >= self.alias_poll:
+            self._alias_version = self.registry.alias_version(self.alias)
+            self._alias_read_at = now
+        return self._alias_version
+
+    def follow_once(self) -> bool:
+        """Load and swap in the target if it is not served yet; True when it swapped."""
+        with self._lock:
+            return self._follow()
+
+    def _follow(self) -> bool:
+        target = self.target()
+        serving = self.current()
+        if target is None or target == serving.version:
+            return False
+        failed_at = self._failed.get(target)
+        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_AFTER_S:
+            return False
+        try:
+            fresh = self.load(target)
+            fresh.warm_up()
+        except FerryError as exc:
+            self._failed[target] = time.monotonic()
+            self.error = f"version {target} was not loaded: {exc.message}"
+            log.error("%s; version %s keeps serving", self.error, serving.version)
+            return False
+        self.swap(fresh)
+        self.previous = serving.version
+        self.error = None
+        log.warning("now serving version %s (was %s)", fresh.version, serving.version)
+        return True
+
+    def pin(self, version: str | None, *, actor: str) -> int:
+        """Make every worker serve ``version`` (None: follow the alias again)."""
+        if version is not None:
+            self.registry.get(version)  # a named error for a version that does not exist
+            self._failed.pop(version, None)
+        return self.state.write(PIN, {"version": version}, actor=actor)
+
+    def rollback(self, *, actor: str) -> str:
+        """Pin the version this worker served before its latest swap."""
+        if self.previous is None:
+            raise InvalidInputError(
+                f"nothing to roll back to: version {self.current().version} is the first this "
+                "worker served",
+                hint='pin a version with POST /admin/reload {"version": "N"}',
+            )
+        target = self.previous
+        self.pin(target, actor=actor)
+        return target
+
+
+__all__ = ["PIN", "Follower"]

@@ -1,0 +1,78 @@
+"""State every serving worker follows, in the platform DB: one versioned JSON value per name.
+
+A worker never keeps a decision in its own memory only: an admin call that reaches one worker
+writes here, and every worker reads it within its follow interval. Each write bumps the
+name's revision, so a reader knows in one cheap query whether anything changed::
+
+    state = SharedState(engine, "fraud")
+    state.write("pin", {"version": "3"}, actor="admin")
+    state.read("pin")        # (1, {"version": "3"})
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ferryml.storage.db import transaction
+from ferryml.storage.tables import serving_state
+
+
+class SharedState:
+    """The ``serving_state`` rows of one project."""
+
+    def __init__(self, engine: Engine, project: str) -> None:
+        self.engine = engine
+        self.project = project
+
+    def read(self, name: str) -> tuple[int, Any]:
+        """``(revision, value)``; ``(0, None)`` for a name never written."""
+        with transaction(self.engine, purpose=f"read serving state {name!r}") as conn:
+            row = conn.execute(
+                select(serving_state.c.revision, serving_state.c.value).where(
+                    serving_state.c.project == self.project, serving_state.c.name == name
+                )
+            ).first()
+        if row is None:
+            return 0, None
+        return int(row.revision), json.loads(row.value)
+
+    def write(self, name: str, value: Any, *, actor: str) -> int:
+        """Set ``name`` to ``value`` (JSON-able); returns the new revision."""
+        text = json.dumps(value, sort_keys=True)
+        now = datetime.now(UTC)
+        with transaction(
+            self.engine, lock=f"serving_state:{self.project}", purpose=f"write {name!r}"
+        ) as conn:
+            updated = conn.execute(
+                update(serving_state)
+                .where(serving_state.c.project == self.project, serving_state.c.name == name)
+                .values(
+                    value=text,
+                    revision=serving_state.c.revision + 1,
+                    updated_at=now,
+                    updated_by=actor,
+                )
+                .returning(serving_state.c.revision)
+            ).first()
+            if updated is not None:
+                return int(updated.revision)
+            dialect: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+            conn.execute(
+                dialect.insert(serving_state).values(
+                    project=self.project,
+                    name=name,
+                    value=text,
+                    revision=1,
+                    updated_at=now,
+                    updated_by=actor,
+                )
+            )
+            return 1
+
+
+__all__ = ["SharedState"]
