@@ -369,3 +369,49 @@ def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
     assert served_version() == served.version
     actions = [e.action for e in context.audit.entries()]
     assert actions.count("serving.pin") == 3 and actions.count("serving.rollback") == 1
+
+
+def test_mlflow_clients_get_what_mlflow_would_answer(
+    client: TestClient, service: ScoringService, context: ProjectContext
+) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    deployment = service.deployment
+    features = deployment.model.features
+    run = deployment_run(service)
+    build = context.workspace.root / run.data.tags["ferryml.feature_build"]
+    frame = pq.read_table(build / "training.parquet", columns=features).slice(0, 5).to_pandas()
+    frame = frame.astype("float64")
+    expected = np.asarray(
+        mlflow.pyfunc.load_model(run.data.tags["ferryml.model_uri"]).predict(frame), float
+    ).reshape(len(frame), -1)[:, -1]
+    rows = [[None if math.isnan(v) else v for v in row] for row in frame.to_numpy().tolist()]
+    records = [dict(zip(features, row, strict=True)) for row in rows]
+    bodies = {
+        "dataframe_split": {"dataframe_split": {"columns": features, "data": rows}},
+        "dataframe_records": {"dataframe_records": records},
+        "instances": {"instances": rows},
+        "inputs": {"inputs": {name: [r[name] for r in records] for name in features}},
+    }
+    for shape, body in bodies.items():
+        answer = post(client, "/invocations", body)
+        assert answer.status_code == 200, (shape, answer.text)
+        np.testing.assert_allclose(
+            answer.json()["predictions"], expected, rtol=1e-12, err_msg=shape
+        )
+    text = pd.DataFrame(frame, columns=features).to_csv(index=False).encode()
+    answer = client.post("/invocations", content=text, headers={"content-type": "text/csv"})
+    np.testing.assert_allclose(answer.json()["predictions"], expected, rtol=1e-9)
+    missing = post(client, "/invocations", {"dataframe_records": [{features[0]: 1.0}]})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body", "dataframe_records", 0, features[1]]
+    assert post(client, "/invocations", {"neither": 1}).status_code == 422
+
+
+def deployment_run(service: ScoringService) -> Any:
+    follower = service.follower
+    assert follower is not None
+    version = follower.registry.get(service.deployment.version)
+    return follower.registry.tracker.get_run(version.run_id or "")

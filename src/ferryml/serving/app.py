@@ -169,6 +169,44 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         """Score several transactions (all valid, or none scored)."""
         return await handle(request, 16, lambda current, body: current.score_batch(body))
 
+    invocation_schema = {
+        "type": "object",
+        "description": "One of dataframe_split {columns, data}, dataframe_records [{...}], "
+        "instances, inputs; or text/csv with a header row. Columns are the model's features.",
+        "properties": {
+            key: {} for key in ("dataframe_split", "dataframe_records", "instances", "inputs")
+        },
+    }
+
+    @app.post(
+        "/invocations",
+        responses={
+            200: {"description": '{"predictions": [...]}'},
+            413: responses[413],
+            422: responses[422],
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": invocation_schema},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
+    async def invocations(request: Request) -> Response:
+        """MLflow's scoring protocol: existing MLflow clients work unchanged."""
+        current = service()
+        limit = current.config.max_body_bytes * 16
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > limit:
+                return _json(413, {"detail": f"the body exceeds {limit} bytes"})
+        content_type = request.headers.get("content-type", "application/json")
+        return _respond(current.invoke(raw, content_type))
+
     labels_schema = {
         "type": "object",
         "properties": {

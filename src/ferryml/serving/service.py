@@ -266,6 +266,37 @@ class ScoringService:
             }
         )
 
+    def invoke(self, body: bytes, content_type: str) -> Answer:
+        """MLflow's scoring protocol: feature rows in, ``{"predictions": [...]}`` out."""
+        from ferryml.serving.invocations import parse_invocation
+
+        start = time.perf_counter_ns()
+        request_id = uuid.uuid4().hex
+        deployment = self.deployment
+        try:
+            rows = parse_invocation(body, content_type, deployment.model.features)
+        except RequestError as error:
+            answer = Answer(422, {"request_id": request_id, "detail": error.details})
+            self._log_refused(request_id, None, answer, start)
+            return answer
+        scores = deployment.model.predict_array(rows)
+        latency = (time.perf_counter_ns() - start) / 1e6
+        self.log.append(
+            {
+                "request_id": request_id,
+                "ts": datetime.now(UTC).isoformat(),
+                "status": 200,
+                "model": deployment.info,
+                "arm": "invocations",
+                "degraded": False,
+                "latency_ms": latency,
+                "rows": len(rows),
+                "scores": scores,
+            }
+        )
+        metrics.REQUESTS.labels("invocations", "200", "champion", deployment.version).inc()
+        return Answer(200, {"predictions": scores.tolist()})
+
     # -- labels --------------------------------------------------------------------------
 
     def record_labels(self, body: Any, *, source: str = "api") -> Answer:
