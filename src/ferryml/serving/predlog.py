@@ -82,11 +82,19 @@ class PredictionLog:
             self.flush()
 
     def flush(self) -> None:
-        """``fsync`` what was written since the last flush."""
+        """``fsync`` what was written since the last flush.
+
+        The sync runs on a duplicate of the descriptor, outside the lock: ``fsync`` can take
+        milliseconds, and requests appending meanwhile must not wait for it."""
         with self._lock:
-            if self._dirty:
-                os.fsync(self._fd)
-                self._dirty = False
+            if not self._dirty:
+                return
+            fd = os.dup(self._fd)
+            self._dirty = False
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self._closed.set()
