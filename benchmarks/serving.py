@@ -75,7 +75,7 @@ def wrk(url: str, script: Path, connections: int, threads: int = 1) -> dict[str,
     out = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}  # type: ignore[union-attr]
     for percent in ("50", "90", "99"):
         value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-        out[f"p{percent}_ms"] = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+        out[f"p{percent}_ms"] = round(float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit], 3)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     out["non_2xx"] = float(errors.group(1)) if errors else 0.0
     return out
