@@ -415,3 +415,53 @@ def deployment_run(service: ScoringService) -> Any:
     assert follower is not None
     version = follower.registry.get(service.deployment.version)
     return follower.registry.tracker.get_run(version.run_id or "")
+
+
+def test_an_ab_split_set_through_one_worker_is_sticky_per_customer(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    follower = service.follower
+    assert follower is not None
+    registry = follower.registry
+    champion = registry.get("champion")
+    run = next(
+        r
+        for r in registry.tracker.client.search_runs([registry.tracker.experiment_id()])
+        if r.info.run_id != champion.run_id and "ferryml.model_uri" in r.data.tags
+    )
+    tags = run.data.tags
+    challenger = registry.register(
+        tags["ferryml.model_uri"],
+        tags["ferryml.model_sha256"],
+        run_id=run.info.run_id,
+        tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
+    )
+    registry.set_alias("challenger", challenger.version)
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    split = {"strategy": "ab", "challenger": "challenger", "weight": 0.5, "key": "customer_id"}
+    bad = client.post(
+        "/admin/routing", content=orjson.dumps({**split, "key": "colour"}), headers=headers
+    )
+    assert bad.status_code == 400 and "not a request field" in bad.json()["detail"]
+    answer = client.post("/admin/routing", content=orjson.dumps(split), headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert follower.follow_once()
+    arms: dict[str, set[str]] = {}
+    versions: dict[str, set[str]] = {}
+    for event in events[:120]:
+        body = post(client, "/v1/score", event).json()
+        arms.setdefault(event["customer_id"], set()).add(body["arm"])
+        versions.setdefault(body["arm"], set()).add(body["model"]["version"])
+    assert all(len(arm) == 1 for arm in arms.values())  # sticky
+    assert versions == {"champion": {champion.version}, "challenger": {challenger.version}}
+    models = client.get("/v1/models").json()
+    assert [m["arm"] for m in models["models"]] == ["champion", "challenger"]
+    assert models["routing"]["strategy"] == "ab"
+    text = client.get("/metrics").text
+    assert f'arm="challenger",endpoint="score",model_version="{challenger.version}"' in text
+    single = client.post(
+        "/admin/routing", content=orjson.dumps({"strategy": "single"}), headers=headers
+    )
+    assert single.status_code == 202
+    assert follower.follow_once()
+    assert {post(client, "/v1/score", e).json()["arm"] for e in events[:20]} == {"champion"}

@@ -29,6 +29,7 @@ PACKAGES = [
     "ferryml.evaluation",
     "ferryml.evaluation.gates",
     "ferryml.serving",
+    "ferryml.serving.routing",
     "ferryml.registry",
 ]
 

@@ -21,9 +21,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from ferryml.errors import FerryError, InvalidInputError
 from ferryml.serving.admin import AdminToken
+from ferryml.serving.routing import Routing
 from ferryml.serving.service import Answer, ScoringService
 
 CONFIG_ENV = "FERRY_CONFIG"
@@ -293,6 +295,29 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
             actor, "serving.rollback", target, {"from": current.deployment.version}
         )
         return {"pinned": target, "follow_interval_ms": current.config.follow_interval_ms}
+
+    def routing_act(current: ScoringService, body: Any, actor: str) -> dict[str, Any]:
+        try:
+            routing = Routing.model_validate(body)
+        except ValidationError as exc:
+            raise InvalidInputError(f"invalid routing: {exc.errors(include_url=False)}") from exc
+        if routing.key is not None and routing.key not in current.fields.names:
+            raise InvalidInputError(
+                f"routing key {routing.key!r} is not a request field",
+                hint=f"use an entity field: {', '.join(current.fields.names)}",
+            )
+        assert current.follower is not None
+        revision = current.follower.route(routing, actor=actor)
+        current.context.audit.append(
+            actor, "serving.routing", routing.strategy, routing.model_dump()
+        )
+        return {"routing": routing.model_dump(), "revision": revision}
+
+    @app.post("/admin/routing", status_code=202, responses=admin_responses, openapi_extra=admin_doc)
+    async def set_routing(request: Request) -> Response:
+        """Split traffic on every worker: `{"strategy": "ab", "challenger": "challenger",
+        "weight": 0.5, "key": "customer_id"}`; `{"strategy": "single"}` ends it."""
+        return await admin(request, routing_act)
 
     @app.post("/admin/reload", status_code=202, responses=admin_responses, openapi_extra=admin_doc)
     async def reload(request: Request) -> Response:

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 
 from ferryml.config.base import StrictModel
+from ferryml.serving.routing import Routing
 
 
 class PredictionLogConfig(StrictModel):
@@ -46,6 +47,11 @@ class ServingConfig(StrictModel):
         default=3, ge=0, le=20, description="Reasons given with a decision other than approve."
     )
     prediction_log: PredictionLogConfig = Field(default_factory=PredictionLogConfig)
+    routing: Routing = Field(
+        default_factory=Routing,
+        description="The split between champion and challenger at start; POST /admin/routing "
+        "changes it for every worker.",
+    )
     follow_interval_ms: int = Field(
         default=1000,
         ge=50,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ferryml.errors import FerryError, InvalidInputError
 from ferryml.serving.deployment import Deployment
+from ferryml.serving.routing import Routing
 from ferryml.serving.state import SharedState
 
 if TYPE_CHECKING:
@@ -28,7 +29,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+Routed = tuple[Routing, Deployment | None]
+"""The routing and the challenger's deployment (None when it has none)."""
+
 PIN = "pin"
+ROUTING = "routing"
 RETRY_FAILED_AFTER_S = 60.0
 
 
@@ -46,6 +51,8 @@ class Follower:
         alias: str,
         follow_interval: float,
         alias_poll: float,
+        routed: tuple[Callable[[], Routed], Callable[[Routed], None]] | None = None,
+        default_routing: Routing | None = None,
     ) -> None:
         self.current = current
         self.swap = swap
@@ -62,6 +69,9 @@ class Follower:
         self._alias_read_at = float("-inf")
         self._failed: dict[str, float] = {}
         self._lock = threading.Lock()  # the background thread and a direct call never overlap
+        self.routed = routed
+        self.default_routing = default_routing or Routing()
+        self._challenger_version: tuple[str, str | None, float] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="model-follower", daemon=True)
 
@@ -94,9 +104,69 @@ class Follower:
         return self._alias_version
 
     def follow_once(self) -> bool:
-        """Load and swap in the target if it is not served yet; True when it swapped."""
+        """Load and swap in the targets (champion, challenger) that are not served yet; True
+        when anything changed."""
         with self._lock:
-            return self._follow()
+            swapped = self._follow()
+            return self._follow_routing() or swapped
+
+    def routing(self) -> Routing:
+        """The routing every worker should apply: the shared one, else the config's."""
+        _, value = self.state.read(ROUTING)
+        return Routing.model_validate(value) if value else self.default_routing
+
+    def _follow_routing(self) -> bool:
+        if self.routed is None:
+            return False
+        get, put = self.routed
+        routing = self.routing()
+        current_routing, current = get()
+        wanted = self._challenger_target(routing)
+        if wanted is None:
+            fresh: Routed = (routing, None)
+        elif current is not None and current.version == wanted:
+            fresh = (routing, current)
+        else:
+            failed_at = self._failed.get(wanted)
+            if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_AFTER_S:
+                return False
+            try:
+                challenger = self.load(wanted)
+                challenger.warm_up()
+            except FerryError as exc:
+                self._failed[wanted] = time.monotonic()
+                self.error = f"challenger version {wanted} was not loaded: {exc.message}"
+                log.error("%s; the routing stays as it was", self.error)
+                return False
+            challenger.alias = "challenger" if routing.challenger == "challenger" else ""
+            fresh = (routing, challenger)
+        if fresh[0] == current_routing and fresh[1] is current:
+            return False
+        put(fresh)
+        return True
+
+    def _challenger_target(self, routing: Routing) -> str | None:
+        """The version the routing's challenger names (an alias is read every alias_poll)."""
+        if routing.strategy == "single" or routing.challenger is None:
+            return None
+        reference = routing.challenger
+        if reference.isdigit():
+            return reference
+        cached = self._challenger_version
+        now = time.monotonic()
+        if cached is None or cached[0] != reference or now - cached[2] >= self.alias_poll:
+            cached = (reference, self.registry.alias_version(reference), now)
+            self._challenger_version = cached
+        return cached[1]
+
+    def route(self, routing: Routing, *, actor: str) -> int:
+        """Make every worker apply ``routing``."""
+        if self._challenger_target(routing) is None and routing.strategy != "single":
+            raise InvalidInputError(
+                f"the challenger {routing.challenger!r} names no model version",
+                hint="register a challenger (`ferry train` does) or give a version number",
+            )
+        return self.state.write(ROUTING, routing.model_dump(), actor=actor)
 
     def _follow(self) -> bool:
         target = self.target()
@@ -140,4 +210,4 @@ class Follower:
         return target
 
 
-__all__ = ["PIN", "Follower"]
+__all__ = ["PIN", "ROUTING", "Follower", "Routed"]

@@ -25,6 +25,7 @@ from ferryml.serving.deployment import Deployment, Scored, load_deployment
 from ferryml.serving.follower import PIN, Follower
 from ferryml.serving.predlog import PredictionLog, Shipper
 from ferryml.serving.request import RequestError, RequestFields
+from ferryml.serving.routing import CHALLENGER, CHAMPION, Routing
 from ferryml.serving.state import SharedState
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import labels
@@ -76,6 +77,8 @@ class ScoringService:
             keep=self.log.path,
         )
         self.sampler = metrics.ProcessSampler()
+        self.routed: tuple[Routing, Deployment | None] = (Routing(), None)
+        """The routing and the challenger's deployment, swapped together."""
         self.follower: Follower | None = None
         if load is not None and registry is not None:
             self.follower = Follower(
@@ -87,7 +90,12 @@ class ScoringService:
                 alias=config.model_alias,
                 follow_interval=config.follow_interval_ms / 1000,
                 alias_poll=config.alias_poll_ms / 1000,
+                routed=(lambda: self.routed, self._route_to),
+                default_routing=config.routing,
             )
+
+    def _route_to(self, routed: tuple[Routing, Deployment | None]) -> None:
+        self.routed = routed
 
     def _swap(self, fresh: Deployment) -> None:
         schema = self.context.loaded.config.schema_
@@ -137,6 +145,7 @@ class ScoringService:
         self.shipper.start()
         self.sampler.start()
         if self.follower is not None:
+            self.follower.follow_once()  # the configured routing before the first request
             self.follower.start()
 
     def stop(self) -> None:
@@ -158,19 +167,30 @@ class ScoringService:
             answer = Answer(422, {"request_id": request_id, "detail": error.details})
             self._log_refused(request_id, body, answer, start)
             return answer
-        scored = self.deployment.score(event)
-        answer = Answer(200, self._response(request_id, scored, start))
-        self._log_scored(request_id, event, scored, answer)
-        self._count("score", scored, answer.body["latency_ms"]["total"])
-        return answer
+        return Answer(200, self._score_event(request_id, event, start, "score"))
 
-    def _count(self, endpoint: str, scored: Scored, total_ms: float) -> None:
-        version = self.deployment.version
-        metrics.REQUESTS.labels(endpoint, "200", "champion", version).inc()
-        metrics.LATENCY.labels("champion", version).observe(total_ms / 1000)
+    def _route(self, event: dict[str, Any]) -> tuple[str, Deployment]:
+        """The arm of this request and the deployment that answers it."""
+        routing, challenger = self.routed
+        arm = routing.arm(event)
+        if arm == CHALLENGER and challenger is not None:
+            return CHALLENGER, challenger
+        return CHAMPION, self.deployment
+
+    def _score_event(
+        self, request_id: str, event: dict[str, Any], start: int, endpoint: str
+    ) -> dict[str, Any]:
+        arm, deployment = self._route(event)
+        scored = deployment.score(event)
+        response = self._response(request_id, scored, start, arm, deployment)
+        self._log_scored(request_id, event, scored, Answer(200, response))
+        total_ms = response["latency_ms"]["total"]
+        metrics.REQUESTS.labels(endpoint, "200", arm, deployment.version).inc()
+        metrics.LATENCY.labels(arm, deployment.version).observe(total_ms / 1000)
         metrics.FEATURE_LATENCY.observe(scored.features_ms / 1000)
         if scored.degraded:
             metrics.DEGRADED.inc()
+        return response
 
     def score_batch(self, body: Any) -> Answer:
         """Several transactions, all valid or none scored (422 lists every bad field)."""
@@ -200,13 +220,9 @@ class ScoringService:
             return answer
         results = []
         for index, event in enumerate(events):
-            item_start = time.perf_counter_ns()
             item_id = f"{request_id}-{index}"
-            scored = self.deployment.score(event)
-            response = self._response(item_id, scored, item_start)
-            self._log_scored(item_id, event, scored, Answer(200, response))
-            self._count("score_batch", scored, response["latency_ms"]["total"])
-            results.append(response)
+            start = time.perf_counter_ns()
+            results.append(self._score_event(item_id, event, start, "score_batch"))
         return Answer(200, {"request_id": request_id, "results": results})
 
     def _event(self, body: Any, where: Sequence[str | int] = ("body",)) -> dict[str, Any]:
@@ -215,15 +231,16 @@ class ScoringService:
             event[self.fields.time_field] = self.context.clock.now()
         return event
 
-    def _response(self, request_id: str, scored: Scored, start: int) -> dict[str, Any]:
-        deployment = self.deployment
+    def _response(
+        self, request_id: str, scored: Scored, start: int, arm: str, deployment: Deployment
+    ) -> dict[str, Any]:
         return {
             "request_id": request_id,
             "score": scored.score,
             "decision": scored.decision,
             "threshold": deployment.threshold,
             "model": deployment.info,
-            "arm": "champion",
+            "arm": arm,
             "reasons": [reason.as_dict() for reason in scored.reasons],
             "degraded": scored.degraded,
             "latency_ms": {
@@ -329,7 +346,10 @@ class ScoringService:
     # -- introspection -------------------------------------------------------------------
 
     def models(self) -> dict[str, Any]:
-        deployment = self.deployment
+        routing, challenger = self.routed
+        served = [(CHAMPION, self.deployment)]
+        if challenger is not None:
+            served.append((CHALLENGER, challenger))
         return {
             "models": [
                 {
@@ -338,9 +358,11 @@ class ScoringService:
                     "threshold": deployment.threshold,
                     "feature_set": deployment.feature_set.version,
                     "features": len(deployment.model.features),
-                    "arm": "champion",
+                    "arm": arm,
                 }
+                for arm, deployment in served
             ],
+            "routing": routing.model_dump(),
             "pinned": self.follower.pinned if self.follower else None,
             "previous": self.follower.previous if self.follower else None,
             "reload_error": self.follower.error if self.follower else None,
