@@ -30,6 +30,8 @@ PACKAGES = [
     "ferryml.evaluation.gates",
     "ferryml.serving",
     "ferryml.serving.routing",
+    "ferryml.monitoring",
+    "ferryml.monitoring.stats",
     "ferryml.registry",
 ]
 
