@@ -5,6 +5,9 @@ Registered on the main app by :mod:`ferryml.cli`; the work is in :mod:`ferryml.t
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -112,6 +115,37 @@ def _reproduce(context: Any, run_id: str) -> None:
     out.print("[green]✓[/green] identical: same model files, same scores")
 
 
+def run_process_group(command: list[str]) -> int:
+    """Run ``command`` in a process group of its own and wait for it; whatever ends this
+    process (Ctrl-C, SIGTERM) stops the whole group. MLflow's server starts job runners and
+    task consumers that outlive a server killed alone (each ~270 MB): they must go with it."""
+    process = subprocess.Popen(command, start_new_session=True)
+
+    def stop_group(*_: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def on_term(*_: object) -> None:
+        stop_group()
+        sys.exit(0)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_group()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the consumers the server left behind
+        signal.signal(signal.SIGTERM, previous)
+
+
 def print_training(training: ProjectTraining) -> None:
     """What a training did: periods, rows, each model's metrics and cost, the registration."""
     prepared, result = training.prepared, training.result
@@ -209,10 +243,7 @@ def ui(
     ]
     out.print(f"MLflow UI on http://{host}:{port} for {tracker.uri} (Ctrl-C stops it)")
     started = datetime.now(UTC)
-    try:
-        code = subprocess.call(command)
-    except KeyboardInterrupt:
-        code = 0
+    code = run_process_group(command)
     if code:
         ran = datetime.now(UTC) - started
         out.print(f"[red]the MLflow UI stopped with code {code}[/red] after {ran}")

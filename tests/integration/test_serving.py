@@ -320,14 +320,7 @@ def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
     assert len(others) >= 2
 
     def register(run: Any) -> str:
-        tags = run.data.tags
-        version = registry.register(
-            tags["ferryml.model_uri"],
-            tags["ferryml.model_sha256"],
-            run_id=run.info.run_id,
-            tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
-        )
-        return version.version
+        return register_run(registry, run).version
 
     def admin(path: str, body: Any, token: str | None = TOKEN) -> Any:
         headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -429,13 +422,7 @@ def test_an_ab_split_set_through_one_worker_is_sticky_per_customer(
         for r in registry.tracker.client.search_runs([registry.tracker.experiment_id()])
         if r.info.run_id != champion.run_id and "ferryml.model_uri" in r.data.tags
     )
-    tags = run.data.tags
-    challenger = registry.register(
-        tags["ferryml.model_uri"],
-        tags["ferryml.model_sha256"],
-        run_id=run.info.run_id,
-        tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
-    )
+    challenger = register_run(registry, run)
     registry.set_alias("challenger", challenger.version)
     headers = {"authorization": f"Bearer {TOKEN}"}
     split = {"strategy": "ab", "challenger": "challenger", "weight": 0.5, "key": "customer_id"}
@@ -465,3 +452,14 @@ def test_an_ab_split_set_through_one_worker_is_sticky_per_customer(
     assert single.status_code == 202
     assert follower.follow_once()
     assert {post(client, "/v1/score", e).json()["arm"] for e in events[:20]} == {"champion"}
+
+
+def register_run(registry: Any, run: Any) -> Any:
+    """A new registered version of a training run's model."""
+    tags = run.data.tags
+    return registry.register(
+        tags["ferryml.model_uri"],
+        tags["ferryml.model_sha256"],
+        run_id=run.info.run_id,
+        tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
+    )

@@ -127,16 +127,8 @@ class Follower:
         elif current is not None and current.version == wanted:
             fresh = (routing, current)
         else:
-            failed_at = self._failed.get(wanted)
-            if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_AFTER_S:
-                return False
-            try:
-                challenger = self.load(wanted)
-                challenger.warm_up()
-            except FerryError as exc:
-                self._failed[wanted] = time.monotonic()
-                self.error = f"challenger version {wanted} was not loaded: {exc.message}"
-                log.error("%s; the routing stays as it was", self.error)
+            challenger = self._loaded(wanted, "challenger version", "the routing stays as it was")
+            if challenger is None:
                 return False
             challenger.alias = "challenger" if routing.challenger == "challenger" else ""
             fresh = (routing, challenger)
@@ -168,21 +160,29 @@ class Follower:
             )
         return self.state.write(ROUTING, routing.model_dump(), actor=actor)
 
+    def _loaded(self, version: str, what: str, meanwhile: str) -> Deployment | None:
+        """``version`` loaded and warmed up, or None (the reason kept in :attr:`error`); a
+        version that failed is not tried again for a minute."""
+        failed_at = self._failed.get(version)
+        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_AFTER_S:
+            return None
+        try:
+            fresh = self.load(version)
+            fresh.warm_up()
+        except FerryError as exc:
+            self._failed[version] = time.monotonic()
+            self.error = f"{what} {version} was not loaded: {exc.message}"
+            log.error("%s; %s", self.error, meanwhile)
+            return None
+        return fresh
+
     def _follow(self) -> bool:
         target = self.target()
         serving = self.current()
         if target is None or target == serving.version:
             return False
-        failed_at = self._failed.get(target)
-        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_AFTER_S:
-            return False
-        try:
-            fresh = self.load(target)
-            fresh.warm_up()
-        except FerryError as exc:
-            self._failed[target] = time.monotonic()
-            self.error = f"version {target} was not loaded: {exc.message}"
-            log.error("%s; version %s keeps serving", self.error, serving.version)
+        fresh = self._loaded(target, "version", f"version {serving.version} keeps serving")
+        if fresh is None:
             return False
         self.swap(fresh)
         self.previous = serving.version

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -99,6 +100,7 @@ def test_ui_serves_the_mlflow_ui(workspace: tuple[str, ...]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    started = time.time()
     process = subprocess.Popen(
         [sys.executable, "-m", "ferryml", "ui", "--port", str(port), *workspace],
         stdout=subprocess.DEVNULL,
@@ -116,7 +118,23 @@ def test_ui_serves_the_mlflow_ui(workspace: tuple[str, ...]) -> None:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+        assert psutil.Process(process.pid).children(recursive=True), "no MLflow server"
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=30)
+    # MLflow's server, its job runner and task consumers go with `ferry ui`: none is left
+    deadline = time.monotonic() + 15
+    while (left := mlflow_processes_since(started)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, left
     assert Path(workspace[1]).exists()
+
+
+def mlflow_processes_since(started: float) -> list[str]:
+    """Command lines of MLflow server processes created after ``started`` (epoch seconds)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "create_time"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        if proc.info["create_time"] >= started and ("mlflow.server" in line or "huey" in line):
+            found.append(line[:120])
+    return found
