@@ -463,3 +463,39 @@ def register_run(registry: Any, run: Any) -> Any:
         run_id=run.info.run_id,
         tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
     )
+
+
+class Raising:
+    """A model whose every call fails (a broken challenger)."""
+
+    def __init__(self, features: list[str]) -> None:
+        self.features = features
+
+    def predict_array(self, values: Any) -> Any:
+        raise RuntimeError("challenger exploded")
+
+
+def test_a_failing_challenger_is_answered_for_by_the_champion(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    from dataclasses import replace
+
+    from ferryml.serving.routing import Routing
+
+    champion = service.deployment
+    broken = replace(champion, model=Raising(champion.model.features), version="99")
+    everyone = Routing(strategy="canary", challenger="99", weight=1.0, key="customer_id")
+    before = service.routed
+    service.routed = (everyone, broken)  # type: ignore[assignment]
+    try:
+        answers = [post(client, "/v1/score", event) for event in events[:5]]
+    finally:
+        service.routed = before
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.json()["arm"] for a in answers} == {"champion"}
+    assert {a.json()["model"]["version"] for a in answers} == {champion.version}
+    text = client.get("/metrics").text
+    assert 'ferry_challenger_errors_total{model_version="99"} 5.0' in text
+    service.log.flush()
+    records = [orjson.loads(line) for line in service.log.path.read_bytes().splitlines()]
+    assert sum("challenger exploded" in r.get("challenger_error", "") for r in records) == 5

@@ -47,6 +47,11 @@ FEATURE_LATENCY = Histogram(
     "Time spent computing online features (store reads, window state, transforms).",
     buckets=LATENCY_BUCKETS,
 )
+CHALLENGER_ERRORS = Counter(
+    "ferry_challenger_errors_total",
+    "Challenger failures answered by the champion instead, by challenger version.",
+    ["model_version"],
+)
 DEGRADED = Counter(
     "ferry_degraded_total", "Answers given with default features because a store failed."
 )
@@ -123,6 +128,7 @@ class ProcessSampler:
 
 
 __all__ = [
+    "CHALLENGER_ERRORS",
     "DEGRADED",
     "FEATURE_LATENCY",
     "LATENCY",

@@ -8,6 +8,7 @@ its answer is returned (:mod:`ferryml.serving.predlog`).
 from __future__ import annotations
 
 import gc
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ from ferryml.serving.routing import CHALLENGER, CHAMPION, Routing
 from ferryml.serving.state import SharedState
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import labels
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ferryml.pipeline import ProjectContext
@@ -181,9 +184,21 @@ class ScoringService:
         self, request_id: str, event: dict[str, Any], start: int, endpoint: str
     ) -> dict[str, Any]:
         arm, deployment = self._route(event)
-        scored = deployment.score(event)
+        failure = None
+        try:
+            scored = deployment.score(event)
+        except Exception as exc:  # a challenger may fail; the request may not
+            if arm == CHAMPION:
+                raise
+            failure = f"{type(exc).__name__}: {exc}"[:500]
+            metrics.CHALLENGER_ERRORS.labels(deployment.version).inc()
+            logger.warning(
+                "challenger v%s failed (%s); the champion answers", deployment.version, failure
+            )
+            arm, deployment = CHAMPION, self.deployment
+            scored = deployment.score(event)
         response = self._response(request_id, scored, start, arm, deployment)
-        self._log_scored(request_id, event, scored, Answer(200, response))
+        self._log_scored(request_id, event, scored, Answer(200, response), failure)
         total_ms = response["latency_ms"]["total"]
         metrics.REQUESTS.labels(endpoint, "200", arm, deployment.version).inc()
         metrics.LATENCY.labels(arm, deployment.version).observe(total_ms / 1000)
@@ -251,11 +266,18 @@ class ScoringService:
         }
 
     def _log_scored(
-        self, request_id: str, event: dict[str, Any], scored: Scored, answer: Answer
+        self,
+        request_id: str,
+        event: dict[str, Any],
+        scored: Scored,
+        answer: Answer,
+        challenger_error: str | None = None,
     ) -> None:
         body = answer.body
+        extra = {"challenger_error": challenger_error} if challenger_error else {}
         self.log.append(
             {
+                **extra,
                 "request_id": request_id,
                 "ts": datetime.now(UTC).isoformat(),
                 "event_id": event.get(self.fields.id_field),
