@@ -486,11 +486,15 @@ def test_a_failing_challenger_is_answered_for_by_the_champion(
     broken = replace(champion, model=Raising(champion.model.features), version="99")
     everyone = Routing(strategy="canary", challenger="99", weight=1.0, key="customer_id")
     before = service.routed
+    follower = service.follower
+    assert follower is not None
+    follower.stop()  # it would put back the shared routing while the test sets its own
     service.routed = (everyone, broken)  # type: ignore[assignment]
     try:
         answers = [post(client, "/v1/score", event) for event in events[:5]]
     finally:
         service.routed = before
+        follower.start()
     assert [a.status_code for a in answers] == [200] * 5
     assert {a.json()["arm"] for a in answers} == {"champion"}
     assert {a.json()["model"]["version"] for a in answers} == {champion.version}
@@ -499,3 +503,72 @@ def test_a_failing_challenger_is_answered_for_by_the_champion(
     service.log.flush()
     records = [orjson.loads(line) for line in service.log.path.read_bytes().splitlines()]
     assert sum("challenger exploded" in r.get("challenger_error", "") for r in records) == 5
+
+
+class Flipped:
+    """A model that scores the opposite way: its scores shift far from the champion's."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.features = inner.features
+
+    def predict_array(self, values: Any) -> Any:
+        return 1.0 - self.inner.predict_array(values)
+
+    def contributions(self, values: Any) -> None:
+        return None
+
+
+def test_a_canary_advances_while_it_behaves_and_rolls_back_when_its_scores_shift(
+    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    from dataclasses import replace
+
+    from ferryml.serving.canary import CanaryController
+    from ferryml.serving.config import CanaryConfig
+    from ferryml.serving.routing import Routing
+    from ferryml.serving.state import SharedState
+
+    follower = service.follower
+    assert follower is not None
+    follower.stop()  # this test sets the arms itself; the ramp decisions are what it checks
+    state = SharedState(service.engine, service.project)
+    champion = service.deployment
+
+    def canary(challenger: Any, version: str, config: CanaryConfig) -> CanaryController:
+        routing = Routing(strategy="canary", challenger=version, weight=0.5, key="customer_id")
+        state.write("routing", routing.model_dump(), actor="test")
+        service.routed = (routing, replace(champion, model=challenger, version=version))
+        controller = CanaryController(service.engine, service.project, config)
+        first = controller.tick()
+        assert first is not None and first.action == "hold"  # the step starts now
+        for event in events[:160]:
+            assert post(client, "/v1/score", event).status_code == 200
+        service.shipper.ship_once()
+        return controller
+
+    try:
+        lenient = CanaryConfig(
+            steps=[0.5, 1.0], dwell_seconds=0, min_requests=5, max_psi=50.0,
+            max_approval_delta=1.0, max_p99_ratio=100.0,
+        )  # fmt: skip
+        controller = canary(champion.model, "98", lenient)
+        revision, _ = state.read("routing")
+        decision = controller.tick()
+        assert decision is not None and (decision.action, decision.weight) == ("advance", 1.0)
+        assert state.read("routing")[1]["weight"] == 1.0
+        # another worker deciding the same step from the old revision changes nothing
+        stale = Routing(strategy="single").model_dump()
+        assert state.write_if("routing", stale, revision, actor="late worker") == 0
+
+        strict = CanaryConfig(steps=[0.5, 1.0], dwell_seconds=0, min_requests=5)
+        controller = canary(Flipped(champion.model), "97", strict)
+        decision = controller.tick()
+        assert decision is not None and decision.action == "rollback"
+        assert any("score PSI" in reason for reason in decision.reasons)
+        assert state.read("routing")[1]["strategy"] == "single"
+        assert state.read("canary")[1]["status"] == "rolled back"
+    finally:
+        state.write("routing", Routing().model_dump(), actor="test")
+        service.routed = (Routing(), None)
+        follower.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ferryml.config.base import StrictModel
 from ferryml.serving.routing import Routing
@@ -30,6 +30,28 @@ class PredictionLogConfig(StrictModel):
     batch_rows: int = Field(default=1000, ge=1, le=100_000)
 
 
+class CanaryConfig(StrictModel):
+    """The ramp and its guardrails."""
+
+    steps: list[float] = Field(
+        default_factory=lambda: [0.05, 0.25, 0.5, 1.0], min_length=1, description="Weights."
+    )
+    dwell_seconds: float = Field(default=300.0, ge=0, description="Least time per step.")
+    min_requests: int = Field(default=200, ge=1, description="Answers per arm before judging.")
+    max_error_rate: float = Field(default=0.01, ge=0, le=1)
+    max_p99_ratio: float = Field(default=2.0, gt=0, description="Challenger p99 / champion's.")
+    max_psi: float = Field(default=0.2, gt=0, description="Score shift against the champion.")
+    max_approval_delta: float = Field(default=0.05, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> CanaryConfig:
+        if any(b <= a for a, b in zip(self.steps, self.steps[1:], strict=False)) or not all(
+            0 < s <= 1 for s in self.steps
+        ):
+            raise ValueError("`steps` must rise strictly within (0, 1]")
+        return self
+
+
 class ServingConfig(StrictModel):
     """Real-time scoring over HTTP."""
 
@@ -47,6 +69,10 @@ class ServingConfig(StrictModel):
         default=3, ge=0, le=20, description="Reasons given with a decision other than approve."
     )
     prediction_log: PredictionLogConfig = Field(default_factory=PredictionLogConfig)
+    canary: CanaryConfig = Field(
+        default_factory=CanaryConfig,
+        description="The ramp a canary routing follows and the guardrails that stop it.",
+    )
     routing: Routing = Field(
         default_factory=Routing,
         description="The split between champion and challenger at start; POST /admin/routing "
@@ -71,4 +97,4 @@ class ServingConfig(StrictModel):
     )
 
 
-__all__ = ["PredictionLogConfig", "ServingConfig"]
+__all__ = ["CanaryConfig", "PredictionLogConfig", "ServingConfig"]

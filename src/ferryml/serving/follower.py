@@ -53,6 +53,7 @@ class Follower:
         alias_poll: float,
         routed: tuple[Callable[[], Routed], Callable[[Routed], None]] | None = None,
         default_routing: Routing | None = None,
+        after_tick: Callable[[], object] | None = None,
     ) -> None:
         self.current = current
         self.swap = swap
@@ -70,23 +71,31 @@ class Follower:
         self._failed: dict[str, float] = {}
         self._lock = threading.Lock()  # the background thread and a direct call never overlap
         self.routed = routed
+        self.after_tick = after_tick
+        """Run after each follow (the canary's ramp tick)."""
         self.default_routing = default_routing or Routing()
         self._challenger_version: tuple[str, str | None, float] | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="model-follower", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Follow in a background thread (again, after :meth:`stop`)."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="model-follower", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.follow_interval):
+        stop = self._stop
+        while not stop.wait(self.follow_interval):
             try:
                 self.follow_once()
+                if self.after_tick is not None:
+                    self.after_tick()
             except FerryError as exc:  # the DB or the registry does not answer: try again
                 log.warning("cannot read what to serve: %s", exc.message)
 

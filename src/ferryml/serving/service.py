@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ferryml.errors import InvalidInputError
 from ferryml.serving import metrics
+from ferryml.serving.canary import CanaryController
 from ferryml.serving.config import ServingConfig
 from ferryml.serving.deployment import Deployment, Scored, load_deployment
 from ferryml.serving.follower import PIN, Follower
@@ -80,6 +81,7 @@ class ScoringService:
             keep=self.log.path,
         )
         self.sampler = metrics.ProcessSampler()
+        self.canary = CanaryController(engine, self.project, config.canary, now=context.clock.now)
         self.routed: tuple[Routing, Deployment | None] = (Routing(), None)
         """The routing and the challenger's deployment, swapped together."""
         self.follower: Follower | None = None
@@ -95,6 +97,7 @@ class ScoringService:
                 alias_poll=config.alias_poll_ms / 1000,
                 routed=(lambda: self.routed, self._route_to),
                 default_routing=config.routing,
+                after_tick=self.canary.tick,
             )
 
     def _route_to(self, routed: tuple[Routing, Deployment | None]) -> None:

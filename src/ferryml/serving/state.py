@@ -41,6 +41,29 @@ class SharedState:
             return 0, None
         return int(row.revision), json.loads(row.value)
 
+    def write_if(self, name: str, value: Any, revision: int, *, actor: str) -> int:
+        """Set ``name`` only if it is still at ``revision`` (compare-and-set); returns the new
+        revision, or 0 when someone else changed it first."""
+        with transaction(
+            self.engine, lock=f"serving_state:{self.project}", purpose=f"write {name!r}"
+        ) as conn:
+            updated = conn.execute(
+                update(serving_state)
+                .where(
+                    serving_state.c.project == self.project,
+                    serving_state.c.name == name,
+                    serving_state.c.revision == revision,
+                )
+                .values(
+                    value=json.dumps(value, sort_keys=True),
+                    revision=serving_state.c.revision + 1,
+                    updated_at=datetime.now(UTC),
+                    updated_by=actor,
+                )
+                .returning(serving_state.c.revision)
+            ).first()
+        return int(updated.revision) if updated is not None else 0
+
     def write(self, name: str, value: Any, *, actor: str) -> int:
         """Set ``name`` to ``value`` (JSON-able); returns the new revision."""
         text = json.dumps(value, sort_keys=True)
