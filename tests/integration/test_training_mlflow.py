@@ -99,7 +99,7 @@ def test_registry_versions_aliases_and_verified_downloads(
     assert registry.get("champion").aliases == ("challenger", "champion") or set(
         registry.get("champion").aliases
     ) == {"challenger", "champion"}
-    local = registry.download("champion")
+    local = registry.download("champion", tracker.artifact_root.parent / "downloaded")
     assert (local / "MLmodel").is_file()
     with pytest.raises(InvalidInputError, match="no version or alias 'gold'"):
         registry.get("gold")
@@ -115,7 +115,7 @@ def test_a_tampered_artifact_is_refused(prepared: PreparedData, tracker: Tracker
     stored = next(tracker.artifact_root.rglob("model.lgb"))
     stored.write_text(stored.read_text().replace("num_leaves", "num_leafs", 1))
     with pytest.raises(ModelIntegrityError, match=r"not to the .* recorded at registration"):
-        registry.download("1")
+        registry.download("1", tracker.artifact_root.parent / "downloaded")
 
 
 def test_the_same_data_and_seed_give_the_same_model_files(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,8 +183,9 @@ def load_deployment(
             f"model {registry.name!r} v{version.version} has no {TAG_PREFIX}model_kind tag: "
             "it was not registered by ferryml"
         )
-    local = registry.download(version.version)
-    model = load_trained(kind, local, threads=1)
+    with tempfile.TemporaryDirectory(prefix="ferryml-deploy-") as tmp:
+        # the model is read into memory: its verified files are not needed afterwards
+        model = load_trained(kind, registry.download(version.version, Path(tmp)), threads=1)
     threshold = float(version.tags.get(TAG_PREFIX + "threshold", "nan"))
     if math.isnan(threshold):
         raise InvalidInputError(
