@@ -32,6 +32,7 @@ from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
 from ferryml.cli_serving import labels_app
 from ferryml.cli_serving import serve as _serve
+from ferryml.cli_serving import simulate as _simulate
 from ferryml.cli_training import train as _train
 from ferryml.cli_training import ui as _ui
 
@@ -62,6 +63,7 @@ app.command("ui")(_ui)
 app.command("gate")(_gate)
 app.command("promote")(_promote)
 app.command("serve")(_serve)
+app.command("simulate")(_simulate)
 app.add_typer(labels_app, name="labels")
 
 

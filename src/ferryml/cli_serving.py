@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-from ferryml.cli_common import ConfigOption, SetOption, friendly_errors, load, out
+from ferryml.cli_common import (
+    ConfigOption,
+    SetOption,
+    friendly_errors,
+    load,
+    out,
+    progress_bar,
+)
 
 
 @friendly_errors
@@ -90,9 +97,6 @@ def serve(
     )
 
 
-__all__ = ["serve"]
-
-
 labels_app = typer.Typer(help="Delayed outcomes (chargebacks) for served predictions.")
 
 
@@ -129,3 +133,94 @@ def ingest_labels(
     out.print(
         f"[green]✓[/green] {len(rows):,} labels read, {new:,} new ({len(rows) - new:,} known)"
     )
+
+
+@friendly_errors
+def simulate(
+    url: Annotated[
+        str | None,
+        typer.Option(help="The API to drive. Default: http://serving.host:serving.port."),
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="DATASET or DATASET@VERSION (default: latest).")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Replay only the last N days of the data.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many events.")] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Event time per wall time (3600: an hour per second). "
+            "Default: as fast as the server answers.",
+        ),
+    ] = None,
+    labels: Annotated[
+        bool, typer.Option("--labels/--no-labels", help="Post delayed labels as they arrive.")
+    ] = True,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Replay stored transactions through the scoring API, in event-time order.
+
+    Each event is scored with its own event time; each chargeback is posted to /v1/labels
+    once the replay has passed the moment it arrived. The prediction log then holds real
+    traffic for monitoring.
+
+    Example: [bold]ferry simulate --days 7 --speed 3600[/bold]
+    """
+    import httpx2 as httpx
+    import pyarrow.compute as pc
+
+    from ferryml.features.build import read_events
+    from ferryml.features.project_store import ProjectFeatureStore
+    from ferryml.pipeline import ProjectContext, resolve_version
+    from ferryml.serving.request import RequestFields
+    from ferryml.serving.simulate import replay
+
+    loaded = load(config, {}, set_)
+    context = ProjectContext.open(loaded, create=False)
+    settings = loaded.config.serving
+    schema = loaded.config.schema_
+    store = ProjectFeatureStore(loaded, context.workspace.root)
+    names = loaded.config.data.sources
+    version = resolve_version(context, dataset or (next(iter(names)) if len(names) == 1 else ""))
+    table = read_events(store.feature_set, version.path)
+    time_field = schema.columns_with_role("event_time")[0]
+    table = table.sort_by(time_field)
+    if days is not None:
+        last = pc.max(table.column(time_field)).as_py()
+        from datetime import timedelta
+
+        table = table.filter(pc.greater(table.column(time_field), last - timedelta(days=days)))
+    if limit is not None:
+        table = table.slice(0, limit)
+    fields = RequestFields.of(schema, store.feature_set.event_columns)
+    label = schema.columns_with_role("label")
+    label_time = schema.columns_with_role("label_time")
+    target = url or f"http://{settings.host}:{settings.port}"
+    out.print(f"replaying {table.num_rows:,} events of {version.ref} to {target}")
+    with httpx.Client(base_url=target, timeout=30) as client, progress_bar("scoring") as bar:
+        stats = replay(
+            client,
+            table.to_pylist(),
+            fields=fields.names,
+            time_field=time_field,
+            id_field=fields.id_field,
+            label_field=label[0] if labels and label else None,
+            label_time_field=label_time[0] if labels and label_time else None,
+            speed=speed,
+            progress=lambda done: bar(done, table.num_rows),
+        )
+    out.print(
+        f"[green]✓[/green] {stats.answered:,} answered ({stats.blocked:,} blocked, "
+        f"{stats.degraded:,} degraded), {stats.refused:,} refused, {stats.failed:,} failed; "
+        f"{stats.labels_sent:,} labels sent ({stats.labels_new:,} new), "
+        f"{stats.labels_pending:,} arrive after the replay"
+    )
+    if stats.failed:
+        raise typer.Exit(1)
+
+
+__all__ = ["ingest_labels", "labels_app", "serve", "simulate"]

@@ -572,3 +572,40 @@ def test_a_canary_advances_while_it_behaves_and_rolls_back_when_its_scores_shift
         state.write("routing", Routing().model_dump(), actor="test")
         service.routed = (Routing(), None)
         follower.start()
+
+
+def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
+    client: TestClient, service: ScoringService, context: ProjectContext
+) -> None:
+    from datetime import timedelta
+
+    from ferryml.serving.simulate import replay
+
+    dataset = resolve_version(context, "transactions")
+    table = read_events(service.deployment.feature_set, dataset.path).sort_by("event_time")
+    rows = table.slice(table.num_rows // 2, 300).to_pylist()
+    end = rows[-1]["event_time"]
+    for row in rows[:40]:  # labels: some arrive inside the replay, some after it
+        row["is_fraud"] = 1
+        row["label_time"] = row["event_time"] + timedelta(minutes=1)
+    for row in rows[40:45]:
+        row["is_fraud"] = 1
+        row["label_time"] = end + timedelta(days=3)
+    for index, row in enumerate(rows):
+        row["transaction_id"] = f"replay-{index}"
+    stats = replay(
+        client,
+        rows,
+        fields=service.fields.names,
+        time_field="event_time",
+        id_field="transaction_id",
+        label_field="is_fraud",
+        label_time_field="label_time",
+    )
+    assert (stats.sent, stats.answered, stats.failed) == (300, 300, 0)
+    assert stats.labels_pending >= 5 and stats.labels_sent + stats.labels_pending >= 45
+    assert stats.labels_new == stats.labels_sent > 0
+    service.log.flush()
+    logged = [orjson.loads(line) for line in service.log.path.read_bytes().splitlines()]
+    times = [r["event_time"] for r in logged if str(r.get("event_id", "")).startswith("replay-")]
+    assert times == sorted(times) and len(times) == 300  # scored in event-time order
