@@ -236,7 +236,21 @@ def test_health_models_and_the_openapi_document(client: TestClient) -> None:
     score = document["paths"]["/v1/score"]["post"]
     schema = score["requestBody"]["content"]["application/json"]["schema"]
     assert "amount" in schema["required"] and schema["additionalProperties"] is False
-    assert {"200", "413", "422"} <= set(score["responses"])
+    # every status an endpoint can answer is in the document
+    expected = {
+        ("/v1/score", "post"): {"200", "413", "422", "503"},
+        ("/v1/score/batch", "post"): {"200", "413", "422", "503"},
+        ("/v1/labels", "post"): {"200", "413", "422", "503"},
+        ("/invocations", "post"): {"200", "413", "422"},
+        ("/admin/reload", "post"): {"202", "400", "401", "403", "409", "422", "503"},
+        ("/admin/rollback", "post"): {"202", "400", "401", "403", "409", "422", "503"},
+        ("/admin/routing", "post"): {"202", "400", "401", "403", "409", "422", "503"},
+        ("/health/ready", "get"): {"200", "503"},
+    }
+    for (path, method), statuses in expected.items():
+        documented = set(document["paths"][path][method]["responses"])
+        assert statuses <= documented, (path, statuses - documented)
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
 def test_a_window_store_that_does_not_answer_degrades_the_answer_not_the_status(

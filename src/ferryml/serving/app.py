@@ -230,7 +230,7 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
 
     @app.post(
         "/v1/labels",
-        responses={413: responses[413], 422: responses[422]},
+        responses={413: responses[413], 422: responses[422], 503: responses[503]},
         openapi_extra=body_doc(labels_schema),
     )
     async def post_labels(request: Request) -> Response:
@@ -240,7 +240,10 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     admin_responses: dict[int | str, dict[str, Any]] = {
         401: {"description": "Missing or wrong bearer token"},
         403: {"description": "No admin token configured: the admin endpoints are off"},
+        400: {"description": "A version or routing that cannot be applied, with the reason"},
+        409: {"description": "This service does not follow the registry"},
         422: responses[422],
+        503: responses[503],
     }
     admin_doc: dict[str, Any] = {"security": [{"bearer": []}]}
 
