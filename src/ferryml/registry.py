@@ -25,10 +25,10 @@ from ferryml.training.tracking import (
     Tracker,
     is_missing,
     mlflow_errors,
-    model_sha256,
 )
 
 SHA_TAG = TAG_PREFIX + "sha256"
+KIND_TAG = TAG_PREFIX + "model_kind"
 ALIASES = ("champion", "challenger")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
@@ -44,6 +44,17 @@ class RegisteredVersion:
     sha256: str
     aliases: tuple[str, ...]
     tags: dict[str, str]
+
+    @property
+    def kind(self) -> str:
+        """The model kind (``lightgbm``, ``logistic``, ``ebm``) its files load as."""
+        kind = self.tags.get(KIND_TAG)
+        if kind is None:
+            raise InvalidInputError(
+                f"model {self.name!r} v{self.version} has no {KIND_TAG} tag: it was not "
+                "registered by ferryml, so ferryml cannot tell how to load it"
+            )
+        return kind
 
 
 class ModelRegistry:
@@ -140,27 +151,14 @@ class ModelRegistry:
 
     def download(self, version_or_alias: str, destination: Path | None = None) -> Path:
         """The model's files in a local directory, verified against the registered SHA-256."""
-        import mlflow.artifacts
-
         registered = self.get(version_or_alias)
-        target = destination or Path(tempfile.mkdtemp(prefix="ferryml-model-"))
-        self.tracker.activate()
-        with mlflow_errors(self.tracker.uri, f"download {self.name!r} v{registered.version}"):
-            local = Path(
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=registered.source,
-                    dst_path=str(target),
-                    tracking_uri=self.tracker.uri,
-                )
-            )
-        actual = model_sha256(local)
-        if actual != registered.sha256:
-            raise ModelIntegrityError(
-                f"model {self.name!r} version {registered.version} ({registered.source}) hashes "
-                f"to {actual[:12]}…, not to the {registered.sha256[:12]}… recorded at "
-                "registration: refused"
-            )
-        return local
+        return self.tracker.download_verified(
+            registered.source,
+            registered.sha256,
+            destination or Path(tempfile.mkdtemp(prefix="ferryml-model-")),
+            what=f"model {self.name!r} version {registered.version}",
+            recorded="at registration",
+        )
 
 
-__all__ = ["ALIASES", "SHA_TAG", "ModelRegistry", "RegisteredVersion"]
+__all__ = ["ALIASES", "KIND_TAG", "SHA_TAG", "ModelRegistry", "RegisteredVersion"]

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.parquet as pq
 
-from ferryml.errors import InvalidInputError, ModelIntegrityError
+from ferryml.errors import InvalidInputError
 from ferryml.evaluation.data import HeldOut
 from ferryml.evaluation.gates.base import Check, Contender, GateResult
 from ferryml.features.build import FITTED_FILE, FeatureBuild, load_build
 from ferryml.features.values import arrow_to_array
 from ferryml.registry import ModelRegistry
-from ferryml.training.tracking import TAG_PREFIX, Tracker, mlflow_errors, model_sha256
+from ferryml.training.tracking import TAG_PREFIX, Tracker
 from ferryml.training.trainers import TrainedModel, load_trained
 
 if TYPE_CHECKING:
@@ -72,22 +72,10 @@ def load_model(
     tracker: Tracker, uri: str, sha256: str, kind: str, what: str
 ) -> tuple[TrainedModel, int]:
     """The model at ``uri`` (verified against ``sha256``) and the bytes of its files."""
-    import mlflow.artifacts
-
-    tracker.activate()
     with tempfile.TemporaryDirectory(prefix="ferryml-gate-") as tmp:
-        with mlflow_errors(tracker.uri, f"download {what}"):
-            local = Path(
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=uri, dst_path=tmp, tracking_uri=tracker.uri
-                )
-            )
-        actual = model_sha256(local)
-        if actual != sha256:
-            raise ModelIntegrityError(
-                f"{what} ({uri}) hashes to {actual[:12]}…, not to the {sha256[:12]}… recorded "
-                "when it was logged: refused"
-            )
+        local = tracker.download_verified(
+            uri, sha256, Path(tmp), what=what, recorded="when it was logged"
+        )
         size = sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
         return load_trained(kind, local, threads=1), size
 
@@ -125,16 +113,12 @@ def load_champion(
     data: HeldOut,
 ) -> tuple[Contender | None, GateResult | None]:
     """The champion ready to score the held-out rows, or why it cannot be compared."""
-    if registry.alias_version(alias) is None:
+    try:
+        version = registry.get(alias)
+    except InvalidInputError:  # the alias points nowhere: nothing to beat
         return None, None
-    version = registry.get(alias)
-    kind = version.tags.get(TAG_PREFIX + "model_kind")
-    if kind is None:
-        raise InvalidInputError(
-            f"model {registry.name!r} v{version.version} has no {TAG_PREFIX}model_kind tag"
-        )
     model, size = load_model(
-        tracker, version.source, version.sha256, kind, f"{registry.name} v{version.version}"
+        tracker, version.source, version.sha256, version.kind, f"{registry.name} v{version.version}"
     )
     threshold = float(version.tags.get(TAG_PREFIX + "threshold", "0.5"))
     champion = Contender(
@@ -147,8 +131,7 @@ def load_champion(
     )
     champion_build = None
     if version.run_id:
-        with mlflow_errors(tracker.uri, "read the champion's run"):
-            tags = tracker.client.get_run(version.run_id).data.tags
+        tags = tracker.get_run(version.run_id).data.tags
         relative = tags.get(TAG_PREFIX + "feature_build")
         champion_build = context.workspace.root / relative if relative else None
     if champion_build is not None and champion_build.resolve() == build.path.resolve():

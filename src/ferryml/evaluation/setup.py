@@ -72,7 +72,7 @@ def gate_setup(
     attributes = [name for name in config.features.attributes if name in table.column_names]
     data = held_out(table, columns, config.training, attributes=attributes, cutoff_us=cutoff_us)
     store = ProjectFeatureStore(context.loaded, context.workspace.root)
-    edge = edge_inputs(store, build, data, gates, context)
+    edge = edge_inputs(store, build, data, gates, context, history=table)
     return GateSetup(build, data, economics_of(config), edge)
 
 
@@ -92,8 +92,11 @@ def edge_inputs(
     data: HeldOut,
     gates: GatesConfig,
     context: ProjectContext,
+    *,
+    history: pa.Table,
 ) -> EdgeInputs | None:
-    """The online path with the build's encodings, and raw events of the held-out period."""
+    """The online path with the build's encodings, and raw events of the held-out period;
+    ``history`` is the build's training set (each entity's earlier events)."""
     from ferryml.features.build import read_events
     from ferryml.pipeline import resolve_version
 
@@ -118,7 +121,6 @@ def edge_inputs(
         and schema.columns[name].type in ("float", "int")
         and schema.columns[name].role not in roles
     }
-    history = pq.read_table(build.training_path)
     return EdgeInputs(OnlinePath(online.feature_set, online.reader, history), bases, observed)
 
 

@@ -84,18 +84,26 @@ def _respond(answer: Answer) -> Response:
     return response
 
 
-async def _body(request: Request, limit: int) -> Any | Response:
-    """The parsed JSON body, or the 413/422 answer that refuses it."""
+async def _raw(request: Request, limit: int) -> bytes | Response:
+    """The body's bytes, or the 413 answer when it exceeds ``limit`` (declared or sent)."""
+    too_large = _json(413, {"detail": f"the body exceeds {limit} bytes (serving.max_body_bytes)"})
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        return _json(413, {"detail": f"the body exceeds {limit} bytes (serving.max_body_bytes)"})
-    raw = b""
+        return too_large
+    chunks, size = [], 0
     async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > limit:
-            return _json(
-                413, {"detail": f"the body exceeds {limit} bytes (serving.max_body_bytes)"}
-            )
+        size += len(chunk)
+        if size > limit:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _body(request: Request, limit: int) -> Any | Response:
+    """The parsed JSON body, or the 413/422 answer that refuses it."""
+    raw = await _raw(request, limit)
+    if isinstance(raw, Response):
+        return raw
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -200,12 +208,9 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     async def invocations(request: Request) -> Response:
         """MLflow's scoring protocol: existing MLflow clients work unchanged."""
         current = service()
-        limit = current.config.max_body_bytes * 16
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > limit:
-                return _json(413, {"detail": f"the body exceeds {limit} bytes"})
+        raw = await _raw(request, current.config.max_body_bytes * 16)
+        if isinstance(raw, Response):
+            return raw
         content_type = request.headers.get("content-type", "application/json")
         return _respond(current.invoke(raw, content_type))
 

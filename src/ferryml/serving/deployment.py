@@ -177,12 +177,7 @@ def load_deployment(
 ) -> Deployment:
     """Load a registered version (by alias or number) with the feature path of its build."""
     version = registry.get(alias_or_version)
-    kind = version.tags.get(TAG_PREFIX + "model_kind")
-    if kind is None:
-        raise InvalidInputError(
-            f"model {registry.name!r} v{version.version} has no {TAG_PREFIX}model_kind tag: "
-            "it was not registered by ferryml"
-        )
+    kind = version.kind
     with tempfile.TemporaryDirectory(prefix="ferryml-deploy-") as tmp:
         # the model is read into memory: its verified files are not needed afterwards
         model = load_trained(kind, registry.download(version.version, Path(tmp)), threads=1)

@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 
 from ferryml.errors import FerryError
 from ferryml.storage.atomic import atomic_write_text
-from ferryml.storage.db import transaction
+from ferryml.storage.db import insert_new, transaction
 from ferryml.storage.tables import predictions
 
 log = logging.getLogger(__name__)
@@ -198,20 +197,8 @@ class Shipper:
         }
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
-        dialect = self.engine.dialect.name
-        statement: Any
-        if dialect == "postgresql":
-            statement = postgresql.insert(predictions).on_conflict_do_nothing(
-                index_elements=["project", "request_id"]
-            )
-        elif dialect == "sqlite":
-            statement = sqlite.insert(predictions).on_conflict_do_nothing(
-                index_elements=["project", "request_id"]
-            )
-        else:  # pragma: no cover - ferryml supports the two above
-            statement = insert(predictions)
         with transaction(self.engine, purpose="ship the prediction log") as conn:
-            conn.execute(statement, rows)
+            insert_new(conn, predictions, rows, keys=["project", "request_id"])
 
 
 @contextlib.contextmanager

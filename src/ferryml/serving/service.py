@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ferryml.errors import InvalidInputError
 from ferryml.serving import metrics
@@ -29,7 +28,7 @@ from ferryml.serving.predlog import PredictionLog, Shipper
 from ferryml.serving.request import RequestError, RequestFields
 from ferryml.serving.routing import CHALLENGER, CHAMPION, Routing
 from ferryml.serving.state import SharedState
-from ferryml.storage.db import transaction
+from ferryml.storage.db import insert_new, transaction
 from ferryml.storage.tables import labels
 
 logger = logging.getLogger(__name__)
@@ -407,18 +406,8 @@ def insert_labels(engine: Engine, rows: list[dict[str, Any]]) -> int:
     """Insert label rows, keeping the first label of each event; returns how many were new."""
     if not rows:
         return 0
-    statement: Any
-    if engine.dialect.name == "postgresql":
-        statement = postgresql.insert(labels).on_conflict_do_nothing(
-            index_elements=["project", "event_id"]
-        )
-    else:
-        statement = sqlite.insert(labels).on_conflict_do_nothing(
-            index_elements=["project", "event_id"]
-        )
     with transaction(engine, purpose="record labels") as conn:
-        result = conn.execute(statement, rows)
-    return int(result.rowcount or 0)
+        return insert_new(conn, labels, rows, keys=["project", "event_id"])
 
 
 def _label_row(

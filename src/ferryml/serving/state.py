@@ -12,11 +12,11 @@ name's revision, so a reader knows in one cheap query whether anything changed::
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import serving_state
@@ -44,58 +44,51 @@ class SharedState:
     def write_if(self, name: str, value: Any, revision: int, *, actor: str) -> int:
         """Set ``name`` only if it is still at ``revision`` (compare-and-set); returns the new
         revision, or 0 when someone else changed it first."""
-        with transaction(
-            self.engine, lock=f"serving_state:{self.project}", purpose=f"write {name!r}"
-        ) as conn:
-            updated = conn.execute(
-                update(serving_state)
-                .where(
-                    serving_state.c.project == self.project,
-                    serving_state.c.name == name,
-                    serving_state.c.revision == revision,
-                )
-                .values(
-                    value=json.dumps(value, sort_keys=True),
-                    revision=serving_state.c.revision + 1,
-                    updated_at=datetime.now(UTC),
-                    updated_by=actor,
-                )
-                .returning(serving_state.c.revision)
-            ).first()
-        return int(updated.revision) if updated is not None else 0
+        with self._writing(name) as conn:
+            return self._update(conn, name, value, actor, revision=revision)
 
     def write(self, name: str, value: Any, *, actor: str) -> int:
         """Set ``name`` to ``value`` (JSON-able); returns the new revision."""
-        text = json.dumps(value, sort_keys=True)
-        now = datetime.now(UTC)
-        with transaction(
-            self.engine, lock=f"serving_state:{self.project}", purpose=f"write {name!r}"
-        ) as conn:
-            updated = conn.execute(
-                update(serving_state)
-                .where(serving_state.c.project == self.project, serving_state.c.name == name)
-                .values(
-                    value=text,
-                    revision=serving_state.c.revision + 1,
-                    updated_at=now,
-                    updated_by=actor,
-                )
-                .returning(serving_state.c.revision)
-            ).first()
-            if updated is not None:
-                return int(updated.revision)
-            dialect: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with self._writing(name) as conn:
+            revision = self._update(conn, name, value, actor)
+            if revision:
+                return revision
             conn.execute(
-                dialect.insert(serving_state).values(
+                insert(serving_state).values(
                     project=self.project,
                     name=name,
-                    value=text,
+                    value=json.dumps(value, sort_keys=True),
                     revision=1,
-                    updated_at=now,
+                    updated_at=datetime.now(UTC),
                     updated_by=actor,
                 )
             )
             return 1
+
+    def _writing(self, name: str) -> AbstractContextManager[Connection]:
+        return transaction(
+            self.engine, lock=f"serving_state:{self.project}", purpose=f"write {name!r}"
+        )
+
+    def _update(
+        self, conn: Connection, name: str, value: Any, actor: str, *, revision: int | None = None
+    ) -> int:
+        """Bump ``name`` (only from ``revision`` when given); the new revision, 0 if none."""
+        where = [serving_state.c.project == self.project, serving_state.c.name == name]
+        if revision is not None:
+            where.append(serving_state.c.revision == revision)
+        updated = conn.execute(
+            update(serving_state)
+            .where(*where)
+            .values(
+                value=json.dumps(value, sort_keys=True),
+                revision=serving_state.c.revision + 1,
+                updated_at=datetime.now(UTC),
+                updated_by=actor,
+            )
+            .returning(serving_state.c.revision)
+        ).first()
+        return int(updated.revision) if updated is not None else 0
 
 
 __all__ = ["SharedState"]

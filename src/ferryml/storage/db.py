@@ -20,7 +20,7 @@ them programmatically (no ``alembic.ini``) and is safe to call from many process
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -33,6 +33,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Engine,
+    Table,
     bindparam,
     create_engine,
     event,
@@ -151,6 +152,19 @@ def transaction(
         raise _storage_error(engine, purpose, exc) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise _storage_error(engine, purpose, exc) from exc
+
+
+def insert_new(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str]
+) -> int:
+    """Insert ``rows``, skipping those whose ``keys`` (a unique constraint of ``table``) are
+    already stored: ``INSERT … ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite alike.
+    Returns how many rows were new."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    return int(conn.execute(statement, list(rows)).rowcount or 0)
 
 
 def lock_key(name: str) -> int:

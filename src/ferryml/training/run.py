@@ -24,7 +24,7 @@ from ferryml.training.dataset import PreparedData
 from ferryml.training.metrics import RankingMetrics, ranking_metrics
 from ferryml.training.search import search, searchable
 from ferryml.training.threshold import CostThreshold, best_threshold, cost_at_threshold
-from ferryml.training.tracking import Tracker, lineage_tags, mlflow_errors, model_sha256
+from ferryml.training.tracking import Tracker, lineage_tags, model_sha256
 from ferryml.training.trainers import TrainedModel, make_trainer
 
 LOWER_IS_BETTER = frozenset({"expected_cost"})
@@ -200,7 +200,7 @@ def _train_one(
             input_example=example,
             pip_requirements=pinned(trained.requirements),
         )
-        sha = _logged_sha256(info.model_uri, tracker.uri)
+        sha = _logged_sha256(info.model_uri, tracker)
         mlflow.set_tags(
             {
                 "ferryml.model_sha256": sha,
@@ -272,19 +272,11 @@ def pinned(distributions: Sequence[str]) -> list[str]:
     return [f"{name}=={installed_version(name)}" for name in distributions]
 
 
-def _logged_sha256(model_uri: str, tracking_uri: str) -> str:
+def _logged_sha256(model_uri: str, tracker: Tracker) -> str:
     import tempfile
 
-    import mlflow.artifacts
-
-    with (
-        tempfile.TemporaryDirectory(prefix="ferryml-hash-") as tmp,
-        mlflow_errors(tracking_uri, "read back the logged model"),
-    ):
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=model_uri, dst_path=tmp, tracking_uri=tracking_uri
-        )
-        return model_sha256(Path(local))
+    with tempfile.TemporaryDirectory(prefix="ferryml-hash-") as tmp:
+        return model_sha256(tracker.download(model_uri, Path(tmp), "the logged model"))
 
 
 __all__ = ["ModelResult", "TrainingResult", "completeness_rows", "pinned", "train_models"]

@@ -100,6 +100,34 @@ class Tracker:
                     ) from exc
                 raise
 
+    def download(self, uri: str, destination: Path, what: str) -> Path:
+        """The artifacts at ``uri`` (e.g. ``models:/m-…``) copied under ``destination``."""
+        import mlflow.artifacts
+
+        self.activate()
+        with mlflow_errors(self.uri, f"download {what}"):
+            return Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=uri, dst_path=str(destination), tracking_uri=self.uri
+                )
+            )
+
+    def download_verified(
+        self, uri: str, sha256: str, destination: Path, *, what: str, recorded: str
+    ) -> Path:
+        """:meth:`download`, refused (:class:`~ferryml.errors.ModelIntegrityError`) unless the
+        files hash (:func:`model_sha256`) to ``sha256``, the hash recorded ``recorded``."""
+        from ferryml.errors import ModelIntegrityError
+
+        local = self.download(uri, destination, what)
+        actual = model_sha256(local)
+        if actual != sha256:
+            raise ModelIntegrityError(
+                f"{what} ({uri}) hashes to {actual[:12]}…, not to the {sha256[:12]}… recorded "
+                f"{recorded}: refused"
+            )
+        return local
+
     @contextmanager
     def run(self, name: str, tags: Mapping[str, str]) -> Iterator[ActiveRun]:
         """An active MLflow run in the project's experiment (``mlflow.log_*`` write to it)."""
