@@ -243,8 +243,9 @@ def quickstart(
     out.print(
         "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
         "features (training set, feature store), training (three model kinds in MLflow), gates "
-        "(the best passing model promoted). Serving and monitoring are not built yet; "
-        "quickstart will run them as they land."
+        "(the best passing model promoted). Serve the champion with `ferry serve` and replay "
+        "traffic with `ferry simulate`; quickstart does not run them yet, and monitoring is "
+        "not built yet."
     )
 
 
