@@ -5,6 +5,7 @@ lifespan in-process), the prediction log shipped to the platform DB."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -517,6 +518,98 @@ def test_a_failing_challenger_is_answered_for_by_the_champion(
     service.log.flush()
     records = [orjson.loads(line) for line in service.log.path.read_bytes().splitlines()]
     assert sum("challenger exploded" in r.get("challenger_error", "") for r in records) == 5
+
+
+def wait_until(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds} s: {what}")
+        time.sleep(0.1)
+
+
+def shadow_records(service: ScoringService) -> dict[str, dict[str, Any]]:
+    """The shadow's records in the platform DB, by the request id they shadow."""
+    service.shipper.ship_once()
+    with service.engine.connect() as conn:
+        rows = conn.execute(
+            select(predictions.c.record).where(predictions.c.arm == "shadow")
+        ).scalars()
+        return {r["shadow_of"]: r for r in map(orjson.loads, rows)}
+
+
+def test_a_shadow_that_raises_sleeps_hangs_or_spins_leaves_the_champion_unchanged(
+    client: TestClient,
+    service: ScoringService,
+    context: ProjectContext,
+    events: list[dict[str, Any]],
+) -> None:
+    from functools import partial
+
+    from misbehaving import load_misbehaving
+
+    def bodies(cue: str, first: int, count: int) -> list[dict[str, Any]]:
+        chosen = events[first : first + count]
+        return [{**e, "transaction_id": f"{cue}-{first + i}"} for i, e in enumerate(chosen)]
+
+    phases = [  # the requests of a phase, and the shadow restarts they end with
+        ([*bodies("ok", 0, 10), *bodies("raise", 10, 5), *bodies("sleep", 15, 10)], 0),
+        (bodies("hang", 25, 1), 1),
+        (bodies("spin", 26, 1), 2),
+        (bodies("ok", 27, 5), 2),
+    ]
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        response = post(client, "/v1/score", body)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def seen(answered: dict[str, Any]) -> tuple[Any, ...]:
+        return (answered["score"], answered["decision"], answered["model"]["version"])
+
+    without = {b["transaction_id"]: seen(answer(b)) for phase, _ in phases for b in phase}
+    champion = service.deployment
+    root = context.workspace.root
+    load = partial(load_misbehaving, context.loaded, root, champion.version)
+    follower = service.follower
+    assert follower is not None
+    follower.stop()  # it would end a shadow the shared routing does not ask for
+    shadow = service.start_shadow(load, champion.version)
+    answers: dict[str, dict[str, Any]] = {}
+    try:
+        wait_until(lambda: shadow.ready, 120, "the shadow process loads the challenger")
+        service.shadow = shadow
+        for phase, restarts in phases:
+            answered = {b["transaction_id"]: answer(b) for b in phase}
+            answers.update(answered)
+            if restarts > shadow.restarts:  # a hang or a spin
+                killed = partial(lambda n: shadow.restarts == n, restarts)
+                wait_until(killed, 30, "the stuck shadow is killed")
+                wait_until(lambda: shadow.ready, 120, "a new shadow process is ready")
+            else:
+                ids = {a["request_id"] for a in answered.values()}
+                logged = partial(lambda wanted: wanted <= set(shadow_records(service)), ids)
+                wait_until(logged, 30, "shadow records")
+        assert client.get("/v1/models").json()["shadow"]["restarts"] == 2
+    finally:
+        service.shadow = None
+        shadow.stop()
+        follower.start()
+    # the champion answered exactly as without a shadow, whatever the challenger did
+    assert {tid: seen(a) for tid, a in answers.items()} == without
+    assert {a["arm"] for a in answers.values()} == {"champion"}
+    records = shadow_records(service)
+    by_cue: dict[str, list[dict[str, Any]]] = {}
+    for tid, answered in answers.items():
+        record = records.get(answered["request_id"])
+        by_cue.setdefault(tid.split("-")[0], []).append(record or {})
+    assert all(r["status"] == 200 and r["agree"] for r in by_cue["ok"])  # the same model
+    assert max(abs(r["score_delta"]) for r in by_cue["ok"]) < 1e-12
+    assert all(r["status"] == 500 and "exploded" in r["error"] for r in by_cue["raise"])
+    sleep_status = [r["status"] for r in by_cue["sleep"]]
+    assert 200 in sleep_status and set(sleep_status) <= {200, 504}  # slow, then expired
+    assert [r["status"] for r in by_cue["hang"] + by_cue["spin"]] == [504, 504]
+    assert "killed" in by_cue["spin"][0]["error"]
 
 
 class Flipped:

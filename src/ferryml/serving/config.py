@@ -52,6 +52,25 @@ class CanaryConfig(StrictModel):
         return self
 
 
+class ShadowConfig(StrictModel):
+    """The shadow process's queue and timeout (``strategy: shadow``)."""
+
+    queue_bytes: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        description="Requests waiting for the shadow, in bytes (a request takes about 2 KiB); "
+        "beyond it they are not shadowed, and counted.",
+    )
+    timeout_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=600_000,
+        description="A request waiting longer is not shadowed; a scoring call running longer "
+        "gets the shadow process killed and restarted.",
+    )
+
+
 class ServingConfig(StrictModel):
     """Real-time scoring over HTTP."""
 
@@ -73,6 +92,7 @@ class ServingConfig(StrictModel):
         default_factory=CanaryConfig,
         description="The ramp a canary routing follows and the guardrails that stop it.",
     )
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
     routing: Routing = Field(
         default_factory=Routing,
         description="The split between champion and challenger at start; POST /admin/routing "
@@ -97,4 +117,4 @@ class ServingConfig(StrictModel):
     )
 
 
-__all__ = ["CanaryConfig", "PredictionLogConfig", "ServingConfig"]
+__all__ = ["CanaryConfig", "PredictionLogConfig", "ServingConfig", "ShadowConfig"]

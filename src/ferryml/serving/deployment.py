@@ -19,6 +19,7 @@ import json
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,6 +207,39 @@ def load_deployment(
     )
 
 
+def deployment_loader(
+    loaded: LoadedConfig, root: Path, *, top_reasons: int = 3
+) -> tuple[ModelRegistry, Callable[[str], Deployment]]:
+    """The project's registry, and a loader of its versions sharing one online store client
+    and one window state store."""
+    from ferryml.features.project_store import ProjectFeatureStore
+    from ferryml.registry import ModelRegistry
+    from ferryml.training.project import tracker_for
+
+    registry = ModelRegistry(tracker_for(loaded, root), loaded.config.project.name)
+    store = ProjectFeatureStore(loaded, root)
+    windows = store.window_store()
+
+    def load(version: str) -> Deployment:
+        return load_deployment(
+            loaded,
+            root,
+            registry,
+            version,
+            reader=store.repo,
+            windows=windows,
+            top_reasons=top_reasons,
+        )
+
+    return registry, load
+
+
+def load_version(loaded: LoadedConfig, root: Path, top_reasons: int, version: str) -> Deployment:
+    """One version with its own stores' clients: what another process (the shadow) runs,
+    through ``functools.partial``, which pickles where a closure does not."""
+    return deployment_loader(loaded, root, top_reasons=top_reasons)[1](version)
+
+
 def _feature_set_of(
     loaded: LoadedConfig, root: Path, registry: ModelRegistry, run_id: str | None
 ) -> FeatureSet:
@@ -236,4 +270,13 @@ def _feature_set_of(
     return feature_set
 
 
-__all__ = ["APPROVE", "BLOCK", "Deployment", "Reason", "Scored", "load_deployment"]
+__all__ = [
+    "APPROVE",
+    "BLOCK",
+    "Deployment",
+    "Reason",
+    "Scored",
+    "deployment_loader",
+    "load_deployment",
+    "load_version",
+]

@@ -54,6 +54,7 @@ class Follower:
         routed: tuple[Callable[[], Routed], Callable[[Routed], None]] | None = None,
         default_routing: Routing | None = None,
         after_tick: Callable[[], object] | None = None,
+        shadow: Callable[[str | None], None] | None = None,
     ) -> None:
         self.current = current
         self.swap = swap
@@ -73,6 +74,8 @@ class Follower:
         self.routed = routed
         self.after_tick = after_tick
         """Run after each follow (the canary's ramp tick)."""
+        self.shadow = shadow
+        """Told the version to shadow (None: stop shadowing); the shadow loads it itself."""
         self.default_routing = default_routing or Routing()
         self._challenger_version: tuple[str, str | None, float] | None = None
         self._stop = threading.Event()
@@ -131,7 +134,10 @@ class Follower:
         routing = self.routing()
         current_routing, current = get()
         wanted = self._challenger_target(routing)
-        if wanted is None:
+        shadowing = routing.strategy == "shadow"
+        if self.shadow is not None:
+            self.shadow(wanted if shadowing else None)
+        if wanted is None or shadowing:
             fresh: Routed = (routing, None)
         elif current is not None and current.version == wanted:
             fresh = (routing, current)

@@ -6,7 +6,8 @@ directory of the workspace) and ``GET /metrics`` sums them, whichever worker ans
 scrape. Without that variable (one process, tests) the default registry is used.
 
 What is counted: requests by endpoint, status, arm and model version; scoring latency per
-arm and model version, and of the feature step; degraded answers; process CPU seconds and
+arm and model version, and of the feature step; degraded answers; the shadow's agreements,
+score deltas, failures and restarts (counted in the shadow processes too); process CPU seconds and
 resident memory per worker (refreshed every few seconds by a background thread).
 """
 
@@ -51,6 +52,27 @@ CHALLENGER_ERRORS = Counter(
     "ferry_challenger_errors_total",
     "Challenger failures answered by the champion instead, by challenger version.",
     ["model_version"],
+)
+SHADOW_COMPARED = Counter(
+    "ferry_shadow_compared_total",
+    "Requests the shadow challenger scored too, by whether its decision agrees with the "
+    "champion's (agree, disagree).",
+    ["outcome"],
+)
+SHADOW_SCORE_DELTA = Histogram(
+    "ferry_shadow_score_delta",
+    "Absolute difference between the shadow challenger's score and the champion's.",
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+)
+SHADOW_FAILURES = Counter(
+    "ferry_shadow_failures_total",
+    "Requests the shadow did not score, by reason: dropped (queue full), unavailable (its "
+    "process restarting), expired (waited past the timeout), error (the challenger raised), "
+    "hung (killed past the timeout), discarded (queued behind a hung one).",
+    ["reason"],
+)
+SHADOW_RESTARTS = Counter(
+    "ferry_shadow_restarts_total", "Shadow processes restarted after a hang or an exit."
 )
 DEGRADED = Counter(
     "ferry_degraded_total", "Answers given with default features because a store failed."
@@ -134,6 +156,10 @@ __all__ = [
     "LATENCY",
     "MULTIPROC_ENV",
     "REQUESTS",
+    "SHADOW_COMPARED",
+    "SHADOW_FAILURES",
+    "SHADOW_RESTARTS",
+    "SHADOW_SCORE_DELTA",
     "ProcessSampler",
     "render",
 ]

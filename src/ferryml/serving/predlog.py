@@ -240,6 +240,11 @@ def _writer_alive(segment: Path) -> bool:
     return True
 
 
+def iso_time(value: Any) -> Any:
+    """A datetime as ISO 8601 text; anything else as it is (for JSON records)."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -249,4 +254,4 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-__all__ = ["PredictionLog", "Shipper"]
+__all__ = ["PredictionLog", "Shipper", "iso_time"]

@@ -14,7 +14,11 @@ until the weight or the salt changes::
 
 ``canary`` and ``ab`` split traffic the same way; they differ in what is done with the split
 (a canary ramps up under guardrails, an A/B test measures the effect per arm). ``single``
-sends everything to the champion. The routing lives in the platform DB
+sends everything to the champion. Two strategies keep every answer with the champion and use
+the challenger otherwise: ``shadow`` scores each request again with the challenger, in a
+separate process, off the request path (:mod:`ferryml.serving.shadow`); ``blue_green`` keeps
+the challenger loaded and warm in every worker, so that ``POST /admin/switch`` makes it the
+champion at once (and switching again puts the old one back). The routing lives in the platform DB
 (:class:`~ferryml.serving.state.SharedState`), so a change made through one worker reaches all.
 """
 
@@ -30,7 +34,9 @@ from ferryml.config.base import StrictModel
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-Strategy = Literal["single", "canary", "ab"]
+Strategy = Literal["single", "canary", "ab", "shadow", "blue_green"]
+SPLITTING: frozenset[str] = frozenset({"canary", "ab"})
+"""The strategies that send some answers to the challenger (they need a ``key``)."""
 
 
 def bucket(key: str, salt: str) -> float:
@@ -42,7 +48,9 @@ def bucket(key: str, salt: str) -> float:
 class Routing(StrictModel):
     """How requests are split between the champion and a challenger."""
 
-    strategy: Strategy = Field(default="single", description="single, canary or ab.")
+    strategy: Strategy = Field(
+        default="single", description="single, canary, ab, shadow or blue_green."
+    )
     challenger: str | None = Field(
         default=None, description="Registry alias or version of the challenger."
     )
@@ -56,13 +64,15 @@ class Routing(StrictModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Routing:
-        if self.strategy != "single" and (self.challenger is None or self.key is None):
+        if self.strategy in SPLITTING and (self.challenger is None or self.key is None):
             raise ValueError(f"strategy {self.strategy!r} needs a `challenger` and a `key`")
+        if self.strategy != "single" and self.challenger is None:
+            raise ValueError(f"strategy {self.strategy!r} needs a `challenger`")
         return self
 
     def arm(self, event: Mapping[str, Any]) -> str:
         """``champion`` or ``challenger`` for this request."""
-        if self.strategy == "single" or self.weight <= 0.0 or self.key is None:
+        if self.strategy not in SPLITTING or self.weight <= 0.0 or self.key is None:
             return CHAMPION
         value = event.get(self.key)
         if value is None:
@@ -70,4 +80,4 @@ class Routing(StrictModel):
         return CHALLENGER if bucket(str(value), self.salt) < self.weight else CHAMPION
 
 
-__all__ = ["CHALLENGER", "CHAMPION", "Routing", "Strategy", "bucket"]
+__all__ = ["CHALLENGER", "CHAMPION", "SPLITTING", "Routing", "Strategy", "bucket"]

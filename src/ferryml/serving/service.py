@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
@@ -22,11 +23,12 @@ from ferryml.errors import InvalidInputError
 from ferryml.serving import metrics
 from ferryml.serving.canary import CanaryController
 from ferryml.serving.config import ServingConfig
-from ferryml.serving.deployment import Deployment, Scored, load_deployment
+from ferryml.serving.deployment import Deployment, Scored, deployment_loader, load_version
 from ferryml.serving.follower import PIN, Follower
-from ferryml.serving.predlog import PredictionLog, Shipper
+from ferryml.serving.predlog import PredictionLog, Shipper, iso_time
 from ferryml.serving.request import RequestError, RequestFields
 from ferryml.serving.routing import CHALLENGER, CHAMPION, Routing
+from ferryml.serving.shadow import ShadowProcess
 from ferryml.serving.state import SharedState
 from ferryml.storage.db import insert_new, transaction
 from ferryml.storage.tables import labels
@@ -83,6 +85,8 @@ class ScoringService:
         self.canary = CanaryController(engine, self.project, config.canary, now=context.clock.now)
         self.routed: tuple[Routing, Deployment | None] = (Routing(), None)
         """The routing and the challenger's deployment, swapped together."""
+        self.shadow: ShadowProcess | None = None
+        """The challenger's shadow process, while the routing is ``shadow``."""
         self.follower: Follower | None = None
         if load is not None and registry is not None:
             self.follower = Follower(
@@ -97,10 +101,38 @@ class ScoringService:
                 routed=(lambda: self.routed, self._route_to),
                 default_routing=config.routing,
                 after_tick=self.canary.tick,
+                shadow=self._shadow_to,
             )
 
     def _route_to(self, routed: tuple[Routing, Deployment | None]) -> None:
         self.routed = routed
+
+    def _shadow_to(self, version: str | None) -> None:
+        """Run a shadow process for ``version`` (None: none)."""
+        current = self.shadow
+        if current is not None and current.version == version:
+            return
+        if current is not None:
+            self.shadow = None
+            current.stop()
+        if version is not None:
+            loaded, root = self.context.loaded, self.context.workspace.root
+            load = partial(load_version, loaded, root, self.config.top_reasons, version)
+            self.shadow = self.start_shadow(load, version)
+
+    def start_shadow(self, load: Callable[[], Deployment], version: str) -> ShadowProcess:
+        """Start a shadow process scoring with what ``load`` returns (picklable)."""
+        settings = self.config.prediction_log
+        shadow = ShadowProcess(
+            load,
+            version=version,
+            directory=self.context.workspace.root / settings.directory,
+            config=self.config.shadow,
+            log=self.log,
+            fsync_interval=settings.fsync_interval_ms / 1000,
+        )
+        shadow.start()
+        return shadow
 
     def _swap(self, fresh: Deployment) -> None:
         schema = self.context.loaded.config.schema_
@@ -110,28 +142,12 @@ class ScoringService:
     @classmethod
     def open(cls, context: ProjectContext, config: ServingConfig | None = None) -> ScoringService:
         """Load the served alias of the project's registry with its feature path."""
-        from ferryml.features.project_store import ProjectFeatureStore
-        from ferryml.registry import ModelRegistry
         from ferryml.storage.db import make_engine
-        from ferryml.training.project import tracker_for
 
         config = config or context.loaded.config.serving
-        root = context.workspace.root
-        registry = ModelRegistry(tracker_for(context.loaded, root), context.workspace.project)
-        store = ProjectFeatureStore(context.loaded, root)
-        windows = store.window_store()
-
-        def load(version: str) -> Deployment:
-            return load_deployment(
-                context.loaded,
-                root,
-                registry,
-                version,
-                reader=store.repo,
-                windows=windows,
-                top_reasons=config.top_reasons,
-            )
-
+        registry, load = deployment_loader(
+            context.loaded, context.workspace.root, top_reasons=config.top_reasons
+        )
         engine = make_engine(context.workspace.database_url)
         pinned = SharedState(engine, context.workspace.project).read(PIN)[1]
         first = pinned.get("version") if isinstance(pinned, dict) else None
@@ -156,6 +172,7 @@ class ScoringService:
     def stop(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+        self._shadow_to(None)
         self.sampler.stop()
         self.shipper.stop()
         self.log.close()
@@ -201,6 +218,10 @@ class ScoringService:
             scored = deployment.score(event)
         response = self._response(request_id, scored, start, arm, deployment)
         self._log_scored(request_id, event, scored, Answer(200, response), failure)
+        shadow = self.shadow
+        if shadow is not None:
+            ids = (event.get(self.fields.id_field), iso_time(event.get(self.fields.time_field)))
+            shadow.submit(request_id, event, ids, scored, deployment.version)
         total_ms = response["latency_ms"]["total"]
         metrics.REQUESTS.labels(endpoint, "200", arm, deployment.version).inc()
         metrics.LATENCY.labels(arm, deployment.version).observe(total_ms / 1000)
@@ -283,7 +304,7 @@ class ScoringService:
                 "request_id": request_id,
                 "ts": datetime.now(UTC).isoformat(),
                 "event_id": event.get(self.fields.id_field),
-                "event_time": _iso(event.get(self.fields.time_field)),
+                "event_time": iso_time(event.get(self.fields.time_field)),
                 "status": answer.status,
                 "model": body["model"],
                 "arm": body["arm"],
@@ -293,7 +314,7 @@ class ScoringService:
                 "degraded": scored.degraded,
                 "latency_ms": body["latency_ms"]["total"],
                 "timings_ms": body["latency_ms"],
-                "request": {k: _iso(v) for k, v in event.items()},
+                "request": {k: iso_time(v) for k, v in event.items()},
                 "features": scored.features,
                 "reasons": body["reasons"],
             }
@@ -387,6 +408,7 @@ class ScoringService:
                 for arm, deployment in served
             ],
             "routing": routing.model_dump(),
+            "shadow": self.shadow.status() if self.shadow else None,
             "pinned": self.follower.pinned if self.follower else None,
             "previous": self.follower.previous if self.follower else None,
             "reload_error": self.follower.error if self.follower else None,
@@ -441,10 +463,6 @@ def _label_row(
     if problems:
         return None, problems
     return {"event_id": event_id, "label": 1 if label == 1 else 0, "label_time": when}, []
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 __all__ = ["Answer", "ScoringService", "insert_labels"]

@@ -58,3 +58,11 @@ def test_no_key_or_no_weight_means_the_champion() -> None:
         Routing(strategy="ab", weight=0.5)
     with pytest.raises(ValidationError):
         Routing(strategy="shadow")
+
+
+@pytest.mark.parametrize("strategy", ["shadow", "blue_green"])
+def test_shadow_and_blue_green_answer_with_the_champion_and_need_no_key(strategy: str) -> None:
+    routing = Routing(strategy=strategy, challenger="challenger", weight=1.0)  # type: ignore[arg-type]
+    assert {routing.arm({"customer_id": key}) for key in IDS[:1000]} == {CHAMPION}
+    with pytest.raises(ValidationError, match="needs a `challenger`"):
+        Routing(strategy=strategy)  # type: ignore[arg-type]
