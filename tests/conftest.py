@@ -240,3 +240,14 @@ def spark() -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+
+
+def register_run(registry: Any, run: Any) -> Any:
+    """A new registered version of a training run's model (a second version to serve)."""
+    tags = run.data.tags
+    return registry.register(
+        tags["ferryml.model_uri"],
+        tags["ferryml.model_sha256"],
+        run_id=run.info.run_id,
+        tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
+    )

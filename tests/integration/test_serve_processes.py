@@ -1,6 +1,7 @@
-"""`ferry serve --workers 2` as real processes: answers from both workers, and a worker
+"""`ferry serve --workers 2` as real processes: answers from both workers; a worker
 SIGKILLed under load loses no acknowledged prediction (the database holds every answer a
-client received, once)."""
+client received, once); blue/green switches, hot reloads and a shadow started under load fail
+no request."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import orjson
 import psutil
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, register_run
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.pipeline import ProjectContext
+from ferryml.serving.deployment import deployment_loader
 from ferryml.serving.predlog import Shipper
 from ferryml.storage.db import make_engine
 from ferryml.storage.tables import predictions
@@ -58,6 +61,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+TOKEN = "admin-token-of-the-process-tests"
+
+
 def start_server(workspace: Path, port: int) -> subprocess.Popen[bytes]:
     sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
     command = [
@@ -66,7 +72,8 @@ def start_server(workspace: Path, port: int) -> subprocess.Popen[bytes]:
     ]  # fmt: skip
     log = workspace / f"serve-{port}.log"
     with log.open("wb") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        env = {**os.environ, "FERRY_ADMIN_TOKEN": TOKEN}
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -157,3 +164,112 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> No
     assert not missing, f"{len(missing)} acknowledged predictions are not in the database"
     assert len(acknowledged) == len(set(acknowledged))
     assert not list(directory.glob("*.jsonl")), "shipped segments of dead workers are removed"
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Path) -> None:
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    registry, _ = deployment_loader(loaded, workspace)
+    blue = registry.get("champion")
+    tracker = registry.tracker
+    other = next(
+        run
+        for run in tracker.client.search_runs([tracker.experiment_id()])
+        if run.info.run_id != blue.run_id and "ferryml.model_uri" in run.data.tags
+    )
+    green = register_run(registry, other).version
+    cold = register_run(registry, other).version  # loaded from the registry when asked
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(workspace, port)
+    answers: list[tuple[str, str]] = []  # (status or error, model version)
+    stop = threading.Event()
+
+    def load(prefix: str) -> None:
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a connection per request: both
+        with httpx.Client(base_url=base, timeout=10, limits=fresh) as http:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                body = {**EVENT, "transaction_id": f"{prefix}-{n}", "customer_id": f"c-{n % 40}"}
+                try:
+                    response = http.post("/v1/score", json=body)
+                except httpx.HTTPError as exc:
+                    answers.append((type(exc).__name__, ""))
+                    continue
+                ok = response.status_code == 200
+                version = response.json()["model"]["version"] if ok else ""
+                answers.append((str(response.status_code), version))
+
+    def admin(path: str, body: dict[str, Any]) -> Any:
+        headers = {"authorization": f"Bearer {TOKEN}"}
+        response = httpx.post(base + path, json=body, headers=headers, timeout=30)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def everywhere(check: Any, what: str) -> None:
+        """Wait until both workers' GET /v1/models satisfy ``check``."""
+        latest: dict[str, bool] = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            response = httpx.get(base + "/v1/models", timeout=10)
+            latest[response.headers["x-ferry-worker"]] = bool(check(response.json()))
+            if len(latest) >= 2 and all(latest.values()):
+                return
+            time.sleep(0.2)
+        pytest.fail(f"not on both workers within 90 s: {what} ({latest})")
+
+    def serving(version: str) -> Any:
+        return lambda models: models["models"][0]["version"] == version
+
+    threads = [threading.Thread(target=load, args=(f"s{i}",)) for i in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        admin("/admin/routing", {"strategy": "blue_green", "challenger": green})
+        everywhere(lambda m: [x["version"] for x in m["models"]] == [blue.version, green], "green")
+        assert admin("/admin/switch", {})["pinned"] == green
+        everywhere(serving(green), "switched to green")
+        assert admin("/admin/switch", {})["pinned"] == blue.version
+        everywhere(serving(blue.version), "switched back to blue")
+        admin("/admin/routing", {"strategy": "single"})
+        admin("/admin/reload", {"version": cold})  # a hot reload that loads
+        everywhere(serving(cold), "reloaded")
+        admin("/admin/reload", {})  # follow the alias again: blue, kept warm
+        everywhere(serving(blue.version), "back on the alias")
+        admin("/admin/routing", {"strategy": "shadow", "challenger": green})
+        everywhere(lambda m: bool(m["shadow"] and m["shadow"]["ready"]), "shadow ready")
+        time.sleep(2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        stop_server(server)
+    failed = [status for status, _ in answers if status != "200"]
+    assert len(answers) > 200 and not failed, f"{len(failed)} failed: {set(failed)}"
+    assert {version for _, version in answers} == {blue.version, green, cold}
+    context = ProjectContext.open(loaded, create=False)
+    engine = make_engine(context.workspace.database_url)
+    directory = context.workspace.root / loaded.config.serving.prediction_log.directory
+    Shipper(directory, engine, context.workspace.project).ship_once()
+    with engine.connect() as conn:
+        shadowed = [
+            orjson.loads(record)
+            for record in conn.execute(
+                select(predictions.c.record).where(predictions.c.arm == "shadow")
+            ).scalars()
+        ]
+    assert shadowed and {r["model"]["version"] for r in shadowed} == {green}
+    assert all(r["champion"]["version"] == blue.version for r in shadowed)
+    scored = [r for r in shadowed if r["status"] == 200]
+    assert scored and all(isinstance(r["agree"], bool) for r in scored)
+    # on two saturated cores the niced shadow falls behind: late requests expire, none fail
+    late = [r for r in shadowed if r["status"] != 200]
+    assert all(r["status"] == 504 and "in the queue" in r["error"] for r in late)

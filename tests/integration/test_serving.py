@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, register_run
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.features.build import read_events
@@ -245,6 +245,7 @@ def test_health_models_and_the_openapi_document(client: TestClient) -> None:
         ("/invocations", "post"): {"200", "413", "422"},
         ("/admin/reload", "post"): {"202", "400", "401", "403", "409", "422", "503"},
         ("/admin/rollback", "post"): {"202", "400", "401", "403", "409", "422", "503"},
+        ("/admin/switch", "post"): {"202", "400", "401", "403", "409", "422", "503"},
         ("/admin/routing", "post"): {"202", "400", "401", "403", "409", "422", "503"},
         ("/health/ready", "get"): {"200", "503"},
     }
@@ -356,8 +357,30 @@ def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
     assert follower.follow_once() and served_version() == second
     assert client.get("/v1/models").json()["previous"] == served.version
 
+    pinned_second = service.deployment
     assert admin("/admin/rollback", {}).json()["pinned"] == served.version
     assert follower.follow_once() and served_version() == served.version
+    assert client.get("/v1/models").json()["standby"] == second  # kept warm
+    original = service.deployment
+
+    # blue/green: the challenger is loaded and warm before traffic; a switch loads nothing
+    assert admin("/admin/switch", {}).status_code == 400  # not a blue_green routing
+    green = {"strategy": "blue_green", "challenger": second}
+    assert admin("/admin/routing", green).status_code == 202
+    assert follower.follow_once()
+    assert service.routed[1] is not None and service.routed[1].model is pinned_second.model
+    assert {served_version() for _ in range(5)} == {served.version}  # no traffic to green
+    switched = admin("/admin/switch", {})
+    assert switched.status_code == 202, switched.text
+    assert (switched.json()["pinned"], switched.json()["standby"]) == (second, served.version)
+    assert follower.follow_once() and served_version() == second
+    assert service.deployment.model is pinned_second.model  # the warm one, not a new load
+    assert service.routed[1] is not None and service.routed[1].model is original.model
+    assert admin("/admin/switch", {}).json()["pinned"] == served.version  # and back
+    assert follower.follow_once() and served_version() == served.version
+    assert service.deployment.model is original.model
+    assert admin("/admin/routing", {"strategy": "single"}).status_code == 202
+    follower.follow_once()
 
     # a version whose files changed after registration is refused; the old one keeps serving
     third = register(others[1])
@@ -377,6 +400,7 @@ def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
     assert served_version() == served.version
     actions = [e.action for e in context.audit.entries()]
     assert actions.count("serving.pin") == 3 and actions.count("serving.rollback") == 1
+    assert actions.count("serving.switch") == 2
 
 
 def test_mlflow_clients_get_what_mlflow_would_answer(
@@ -467,17 +491,6 @@ def test_an_ab_split_set_through_one_worker_is_sticky_per_customer(
     assert single.status_code == 202
     assert follower.follow_once()
     assert {post(client, "/v1/score", e).json()["arm"] for e in events[:20]} == {"champion"}
-
-
-def register_run(registry: Any, run: Any) -> Any:
-    """A new registered version of a training run's model."""
-    tags = run.data.tags
-    return registry.register(
-        tags["ferryml.model_uri"],
-        tags["ferryml.model_sha256"],
-        run_id=run.info.run_id,
-        tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
-    )
 
 
 class Raising:

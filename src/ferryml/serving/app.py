@@ -321,6 +321,24 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         )
         return {"routing": routing.model_dump(), "revision": revision}
 
+    def switch_act(current: ScoringService, body: Any, actor: str) -> dict[str, Any]:
+        assert current.follower is not None
+        serving, standby = current.follower.switch(actor=actor)
+        current.context.audit.append(
+            actor, "serving.switch", serving, {"from": standby, "standby": standby}
+        )
+        return {
+            "pinned": serving,
+            "standby": standby,
+            "follow_interval_ms": current.config.follow_interval_ms,
+        }
+
+    @app.post("/admin/switch", status_code=202, responses=admin_responses, openapi_extra=admin_doc)
+    async def switch(request: Request) -> Response:
+        """Blue/green: every worker serves the warm challenger at once, and keeps the version
+        it replaces warm as the challenger (switch again to go back)."""
+        return await admin(request, switch_act)
+
     @app.post("/admin/routing", status_code=202, responses=admin_responses, openapi_extra=admin_doc)
     async def set_routing(request: Request) -> Response:
         """Split traffic on every worker: `{"strategy": "ab", "challenger": "challenger",
@@ -360,7 +378,7 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     @app.get("/v1/models")
     async def models() -> Response:
         """What is served."""
-        return _json(200, service().models())
+        return _respond(Answer(200, service().models()))
 
     # the generated request schemas replace the placeholders once the service is known
     original = app.openapi

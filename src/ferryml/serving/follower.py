@@ -9,6 +9,11 @@ background thread — files verified against the registered hash, the feature pa
 build, a warm-up — and swaps it in with one reference assignment, so requests in flight
 finish on the old model and the next ones use the new. A version that fails to load is not
 retried for a minute; the old model keeps serving and ``GET /v1/models`` says why.
+
+Blue/green: the version swapped out stays loaded (:attr:`Follower.standby`), and with the
+``blue_green`` routing the challenger is loaded and warm in every worker before any traffic;
+:meth:`Follower.switch` pins the challenger and names the old version the new challenger, so
+the swap needs no load either way, and switching again is the instant rollback.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ferryml.errors import FerryError, InvalidInputError
@@ -65,6 +71,9 @@ class Follower:
         self.follow_interval = follow_interval
         self.alias_poll = alias_poll
         self.previous: str | None = None
+        self.standby: Deployment | None = None
+        """The deployment served before the latest swap, kept loaded and warm: serving it
+        again (a rollback, or switching blue/green back) is instant."""
         self.error: str | None = None
         self.pinned: str | None = None
         self._alias_version: str | None = None
@@ -145,8 +154,8 @@ class Follower:
             challenger = self._loaded(wanted, "challenger version", "the routing stays as it was")
             if challenger is None:
                 return False
-            challenger.alias = "challenger" if routing.challenger == "challenger" else ""
-            fresh = (routing, challenger)
+            alias = "challenger" if routing.challenger == "challenger" else ""
+            fresh = (routing, replace(challenger, alias=alias))
         if fresh[0] == current_routing and fresh[1] is current:
             return False
         put(fresh)
@@ -175,9 +184,23 @@ class Follower:
             )
         return self.state.write(ROUTING, routing.model_dump(), actor=actor)
 
+    def _warm(self, version: str) -> Deployment | None:
+        """``version`` if this worker holds it loaded already (standby or challenger)."""
+        candidates = [self.standby]
+        if self.routed is not None:
+            candidates.append(self.routed[0]()[1])
+        for candidate in candidates:
+            if candidate is not None and candidate.version == version:
+                return replace(candidate, alias="")
+        return None
+
     def _loaded(self, version: str, what: str, meanwhile: str) -> Deployment | None:
         """``version`` loaded and warmed up, or None (the reason kept in :attr:`error`); a
-        version that failed is not tried again for a minute."""
+        version that failed is not tried again for a minute. A version this worker holds
+        already is reused (no load, no warm-up)."""
+        warm = self._warm(version)
+        if warm is not None:
+            return warm
         failed_at = self._failed.get(version)
         if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_AFTER_S:
             return None
@@ -201,6 +224,7 @@ class Follower:
             return False
         self.swap(fresh)
         self.previous = serving.version
+        self.standby = serving
         self.error = None
         log.warning("now serving version %s (was %s)", fresh.version, serving.version)
         return True
@@ -211,6 +235,30 @@ class Follower:
             self.registry.get(version)  # a named error for a version that does not exist
             self._failed.pop(version, None)
         return self.state.write(PIN, {"version": version}, actor=actor)
+
+    def switch(self, *, actor: str) -> tuple[str, str]:
+        """Blue/green: make every worker serve the warm challenger and keep the version it
+        replaces warm as the new challenger (switching again goes back). Returns the versions
+        now serving and on standby."""
+        routing = self.routing()
+        if routing.strategy != "blue_green":
+            raise InvalidInputError(
+                f"a switch needs the blue_green routing; the routing is {routing.strategy!r}",
+                hint='POST /admin/routing {"strategy": "blue_green", "challenger": "N"} first, '
+                "then wait for GET /v1/models to show it loaded",
+            )
+        green = self._challenger_target(routing)
+        blue = self.current().version
+        if green is None or green == blue:
+            raise InvalidInputError(
+                f"the blue_green challenger {routing.challenger!r} is not another version "
+                f"than the one served ({blue})",
+                hint="name another registered version as the challenger",
+            )
+        self.pin(green, actor=actor)
+        standby = Routing(strategy="blue_green", challenger=blue)
+        self.state.write(ROUTING, standby.model_dump(), actor=actor)
+        return green, blue
 
     def rollback(self, *, actor: str) -> str:
         """Pin the version this worker served before its latest swap."""

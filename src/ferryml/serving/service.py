@@ -410,6 +410,9 @@ class ScoringService:
             "routing": routing.model_dump(),
             "shadow": self.shadow.status() if self.shadow else None,
             "pinned": self.follower.pinned if self.follower else None,
+            "standby": self.follower.standby.version
+            if self.follower and self.follower.standby
+            else None,
             "previous": self.follower.previous if self.follower else None,
             "reload_error": self.follower.error if self.follower else None,
         }

@@ -16,6 +16,8 @@ but one socket.
 
 What keeps the champion safe from the challenger:
 
+- requests answered while the shadow process loads the challenger are not shadowed
+  (``unavailable``): they would only wait and expire;
 - **the queue** is a Unix ``SOCK_SEQPACKET`` socket pair whose send buffer is the bound
   (``serving.shadow.queue_bytes``). The worker sends without blocking: when the buffer is full
   (the challenger is slow) or the shadow process is gone, the request is not shadowed, and the
@@ -124,6 +126,7 @@ class ShadowProcess:
         self._shared: _Shared | None = None
         self._started_at = 0.0
         self._sent = 0
+        self._loaded = False
         self._next_start = 0.0
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -151,7 +154,7 @@ class ShadowProcess:
         """Hand one answered request (``ids``: its event id and ISO event time) to the shadow;
         never blocks, never raises."""
         sock = self._socket
-        if sock is None:
+        if sock is None or not self._taking():
             metrics.SHADOW_FAILURES.labels("unavailable").inc()
             return
         answer = {"version": version, "score": champion.score, "decision": champion.decision}
@@ -164,6 +167,14 @@ class ShadowProcess:
             metrics.SHADOW_FAILURES.labels("dropped").inc()
         except OSError:  # the shadow process is gone (being restarted), or the message is
             metrics.SHADOW_FAILURES.labels("unavailable").inc()  # larger than a socket takes
+
+    def _taking(self) -> bool:
+        """Whether the shadow process has loaded the challenger: until then requests would
+        only wait in the queue and expire. Read once per process start, then remembered."""
+        if not self._loaded:
+            shared = self._shared
+            self._loaded = shared is not None and bool(shared.ready.is_set())
+        return self._loaded
 
     @property
     def ready(self) -> bool:
@@ -203,6 +214,7 @@ class ShadowProcess:
         theirs.close()  # the shadow process has its own copy
         self._process, self._socket, self._shared = process, ours, shared
         self._sent = 0
+        self._loaded = False
         self._started_at = time.monotonic()
 
     def _alive(self) -> bool:
