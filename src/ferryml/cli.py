@@ -30,7 +30,7 @@ from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
-from ferryml.cli_serving import labels_app
+from ferryml.cli_serving import ab_app, labels_app
 from ferryml.cli_serving import serve as _serve
 from ferryml.cli_serving import simulate as _simulate
 from ferryml.cli_training import train as _train
@@ -65,6 +65,7 @@ app.command("promote")(_promote)
 app.command("serve")(_serve)
 app.command("simulate")(_simulate)
 app.add_typer(labels_app, name="labels")
+app.add_typer(ab_app, name="ab")
 
 
 def _version(value: bool) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -224,3 +225,100 @@ def simulate(
 
 
 __all__ = ["ingest_labels", "labels_app", "serve", "simulate"]
+
+
+ab_app = typer.Typer(help="A/B tests between the champion and a challenger.")
+
+
+@ab_app.command("report")
+@friendly_errors
+def ab_report(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="UTC start of the test. Default: when the running `ab` routing was set.",
+            show_default=False,
+        ),
+    ] = None,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Level of the confidence intervals.")
+    ] = 0.95,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 2000,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON, not a table.")] = False,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """Each arm's business outcome once its labels have matured, and the challenger's effect
+    (challenger minus champion) with a bootstrap confidence interval.
+
+    Outcomes are counted as training counts them: events older than
+    training.label_maturity_days, a fraud when its chargeback arrived, costs from
+    training.costs.
+
+    Example: [bold]ferry ab report --since 2026-01-05[/bold]
+    """
+    import json
+
+    from rich.table import Table
+
+    from ferryml.errors import InvalidInputError
+    from ferryml.pipeline import ProjectContext
+    from ferryml.serving.experiment import experiment_report
+    from ferryml.serving.follower import ROUTING
+    from ferryml.serving.state import SharedState
+    from ferryml.storage.db import make_engine
+
+    loaded = load(config, {}, set_)
+    context = ProjectContext.open(loaded, create=False)
+    engine = make_engine(context.workspace.database_url)
+    project = context.workspace.project
+    if since is None:
+        _, routing, changed = SharedState(engine, project).read_dated(ROUTING)
+        if not isinstance(routing, dict) or routing.get("strategy") != "ab" or changed is None:
+            raise InvalidInputError(
+                "no A/B test is running: say when the test started",
+                hint="ferry ab report --since 2026-01-05",
+            )
+        since = changed
+    training = loaded.config.training
+    report = experiment_report(
+        engine,
+        project,
+        training.costs,
+        since=since if since.tzinfo else since.replace(tzinfo=UTC),
+        cutoff=context.clock.now(),
+        maturity_days=training.label_maturity_days,
+        confidence=confidence,
+        resamples=resamples,
+    )
+    if json_output:
+        out.print_json(json.dumps(report.as_dict()))
+        return
+    currency = report.currency
+    arms = Table(title=f"A/B outcomes since {report.since:%Y-%m-%d %H:%M} (matured events)")
+    for column in ("arm", "versions", "requests", "approved", "fraud rate", "frauds blocked"):
+        arms.add_column(column, justify="left" if column in ("arm", "versions") else "right")
+    arms.add_column(f"cost / 1,000 ({currency})", justify="right")
+    for arm in report.arms:
+        blocked = "-" if arm.frauds_blocked is None else f"{arm.frauds_blocked:.1%}"
+        arms.add_row(
+            arm.arm,
+            ", ".join(arm.versions),
+            f"{arm.requests:,}",
+            f"{arm.approval_rate:.2%}",
+            f"{arm.fraud_rate:.2%}",
+            blocked,
+            f"{arm.cost_per_1000:,.2f}",
+        )
+    out.print(arms)
+    for effect in report.effects:
+        verdict = "[bold]significant[/bold]" if effect.significant else "not significant"
+        out.print(
+            f"challenger - champion, {effect.metric}: {effect.difference:+,.4g} "
+            f"({effect.confidence:.0%} CI {effect.low:+,.4g} … {effect.high:+,.4g}): {verdict}"
+        )
+    out.print(
+        f"[dim]{report.not_matured:,} answers younger than the label maturity left out; "
+        f"{report.costed_by_default:,} frauds costed at training.costs.false_negative[/dim]"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -449,8 +450,11 @@ def deployment_run(service: ScoringService) -> Any:
     return follower.registry.tracker.get_run(version.run_id or "")
 
 
-def test_an_ab_split_set_through_one_worker_is_sticky_per_customer(
-    client: TestClient, service: ScoringService, events: list[dict[str, Any]]
+def test_an_ab_split_is_sticky_per_customer_and_reports_its_effect_per_arm(
+    client: TestClient,
+    service: ScoringService,
+    context: ProjectContext,
+    events: list[dict[str, Any]],
 ) -> None:
     follower = service.follower
     assert follower is not None
@@ -485,6 +489,27 @@ def test_an_ab_split_set_through_one_worker_is_sticky_per_customer(
     assert models["routing"]["strategy"] == "ab"
     text = client.get("/metrics").text
     assert f'arm="challenger",endpoint="score",model_version="{challenger.version}"' in text
+    # chargebacks for ten of them arrive; the A/B report counts them per arm
+    frauds = [
+        {
+            "event_id": e["transaction_id"],
+            "label": 1,
+            "label_time": (datetime.fromisoformat(e["event_time"]) + timedelta(days=9)).isoformat(),
+        }
+        for e in events[:10]
+    ]
+    assert post(client, "/v1/labels", {"labels": frauds}).status_code == 200
+    service.shipper.ship_once()
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    result = CliRunner().invoke(cli, ["ab", "report", "--json", "-c", config, *sets])
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.output)
+    arms = {arm["arm"]: arm for arm in report["arms"]}
+    assert sum(arm["requests"] for arm in arms.values()) == 120
+    assert round(sum(a["fraud_rate"] * a["requests"] for a in arms.values())) == 10
+    assert arms["challenger"]["versions"] == [challenger.version]
+    assert [e["metric"] for e in report["effects"]] == ["cost_per_1000", "approval_rate"]
     single = client.post(
         "/admin/routing", content=orjson.dumps({"strategy": "single"}), headers=headers
     )

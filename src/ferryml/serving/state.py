@@ -31,15 +31,23 @@ class SharedState:
 
     def read(self, name: str) -> tuple[int, Any]:
         """``(revision, value)``; ``(0, None)`` for a name never written."""
+        revision, value, _ = self.read_dated(name)
+        return revision, value
+
+    def read_dated(self, name: str) -> tuple[int, Any, datetime | None]:
+        """``(revision, value, when it was written)``; ``(0, None, None)`` if never."""
         with transaction(self.engine, purpose=f"read serving state {name!r}") as conn:
             row = conn.execute(
-                select(serving_state.c.revision, serving_state.c.value).where(
-                    serving_state.c.project == self.project, serving_state.c.name == name
-                )
+                select(
+                    serving_state.c.revision, serving_state.c.value, serving_state.c.updated_at
+                ).where(serving_state.c.project == self.project, serving_state.c.name == name)
             ).first()
         if row is None:
-            return 0, None
-        return int(row.revision), json.loads(row.value)
+            return 0, None, None
+        when = row.updated_at
+        if when is not None and when.tzinfo is None:  # SQLite keeps no zone: it was UTC
+            when = when.replace(tzinfo=UTC)
+        return int(row.revision), json.loads(row.value), when
 
     def write_if(self, name: str, value: Any, revision: int, *, actor: str) -> int:
         """Set ``name`` only if it is still at ``revision`` (compare-and-set); returns the new
