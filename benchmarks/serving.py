@@ -10,15 +10,18 @@ Load: ``wrk`` (Debian package) closed-loop for 10 s per point, with a Lua script
 real transactions of the project (its customers, cards and merchants, so that profile rows
 and window state are real) to ferryml, and one feature row in MLflow's ``dataframe_split``
 shape to MLflow. Then a paced run (wrk's ``delay()``: each connection waits between requests,
-so the offered rate is fixed near half of ferryml's measured capacity) for the tail latency.
-Shadow and a hung challenger need the release strategies, which are not built yet: their key
-is reported as null.
+so the offered rate is fixed near half of ferryml's measured capacity) for the tail latency,
+repeated with a shadow challenger (the same model, scoring every request again in its shadow
+process; claim: < 5 % added to p99) and with a hung one (its shadow process stopped with
+SIGSTOP, again each time the worker restarts it). The paced run without shadow runs before and
+after them; the overhead is against their mean.
 
 Run: ``python benchmarks/serving.py`` (needs ``wrk``: ``apt-get install wrk``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,6 +45,8 @@ from ferryml.cli import app as cli
 ROOT = Path(__file__).resolve().parent
 SETTINGS = ["training.models.ebm.outer_bags=1"]  # the reference project, one EBM bag
 DURATION_S = 10
+TOKEN = "benchmark-admin-token"
+SHADOW_SAMPLE = re.compile(r"^(ferry_shadow_\w+(?:\{[^}]*\})?) ([\d.e+]+)$", re.M)
 
 
 def free_port() -> int:
@@ -91,6 +96,59 @@ def lua_bodies(bodies: list[str], path: str, delay_ms: float | None = None) -> s
         "function request()\n  i = i % #bodies + 1\n"
         f'  return wrk.format(nil, "{path}", nil, bodies[i])\nend\n{pacing}'
     )
+
+
+class Hanger:
+    """Keeps the server's shadow process stopped (SIGSTOP), and each one the worker starts
+    after killing it, until the block ends."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        self.url = url
+        self.stopped: set[int] = set()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Hanger:
+        self._stop_shadow()
+        self._thread.start()
+        return self
+
+    def _stop_shadow(self) -> None:
+        shadow = httpx.get(self.url + "/v1/models", timeout=5).json().get("shadow") or {}
+        pid = shadow.get("pid")
+        if pid and pid not in self.stopped:
+            os.kill(pid, signal.SIGSTOP)
+            self.stopped.add(pid)
+
+    def _loop(self) -> None:
+        while not self._done.wait(0.2):
+            self._stop_shadow()
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        for pid in self.stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def admin(url: str, path: str, body: dict[str, Any]) -> None:
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    response = httpx.post(url + path, json=body, headers=headers, timeout=30)
+    if response.status_code != 202:
+        raise SystemExit(f"{path}: {response.status_code} {response.text}")
+
+
+def wait_shadow_ready(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        shadow = httpx.get(url + "/v1/models", timeout=5).json().get("shadow")
+        if shadow and shadow["ready"]:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the shadow was not ready after {seconds} s")
 
 
 def main() -> None:
@@ -150,6 +208,7 @@ def main() -> None:
         [sys.executable, "-m", "ferryml", "serve", "-c", str(config), "--port", str(ferry_port),
          "--workers", "1", *sets],
         stdout=(work / "ferry.log").open("wb"), stderr=subprocess.STDOUT,
+        env={**os.environ, "FERRY_ADMIN_TOKEN": TOKEN},
     )  # fmt: skip
     mlflow = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", champion.source, "-p",
@@ -177,6 +236,24 @@ def main() -> None:
         paced_script = work / "paced.lua"
         paced_script.write_text(lua_bodies(raw, "/v1/score", delay_ms=round(delay, 3)))
         figures["ferryml_paced_half_capacity"] = wrk(ferry_url, paced_script, connections, 2)
+        shadow = {"strategy": "shadow", "challenger": champion.version}
+        admin(ferry_url, "/admin/routing", shadow)
+        wait_shadow_ready(ferry_url)
+        wrk(ferry_url, paced_script, connections, 2)  # the shadow's first requests: warm-up
+        figures["ferryml_paced_shadow"] = wrk(ferry_url, paced_script, connections, 2)
+        with Hanger(ferry_url) as hanger:
+            time.sleep(1)
+            figures["ferryml_paced_shadow_hung"] = wrk(ferry_url, paced_script, connections, 2)
+        figures["ferryml_paced_shadow_hung"]["shadow_processes_stopped"] = len(hanger.stopped)
+        scrape = httpx.get(ferry_url + "/metrics", timeout=10).text
+        figures["ferryml_shadow_counts"] = {
+            name: float(value)
+            for name, value in SHADOW_SAMPLE.findall(scrape)
+            if "bucket" not in name
+        }
+        admin(ferry_url, "/admin/routing", {"strategy": "single"})
+        time.sleep(2)
+        figures["ferryml_paced_half_capacity_after"] = wrk(ferry_url, paced_script, connections, 2)
     finally:
         for process in (ferry, mlflow):
             process.send_signal(signal.SIGTERM)
@@ -186,12 +263,19 @@ def main() -> None:
                 process.kill()
     shutil.rmtree(work, ignore_errors=True)  # kept when something failed, with both logs
     ratio = figures["ferryml_c8"]["requests_per_s"] / figures["mlflow_c8"]["requests_per_s"]
+    base_p99 = (
+        figures["ferryml_paced_half_capacity"]["p99_ms"]
+        + figures["ferryml_paced_half_capacity_after"]["p99_ms"]
+    ) / 2
+    shadow_overhead = 100 * (figures["ferryml_paced_shadow"]["p99_ms"] / base_p99 - 1)
+    hung_overhead = 100 * (figures["ferryml_paced_shadow_hung"]["p99_ms"] / base_p99 - 1)
     write_result(
         "serving",
         figure={
             "ratio_vs_mlflow_c8": round(ratio, 2),
             "p99_ms_c1": figures["ferryml_c1"]["p99_ms"],
-            "shadow_p99_overhead_pct": None,  # type: ignore[dict-item]
+            "shadow_p99_overhead_pct": round(shadow_overhead, 1),
+            "hung_shadow_p99_overhead_pct": round(hung_overhead, 1),
             **{
                 f"{k}_{m}": v
                 for k, f in figures.items()
@@ -210,8 +294,9 @@ def main() -> None:
         "local env), receiving one ready-made feature row per request in dataframe_split",
         notes="wrk closed loop, 10 s per point, 2 threads; ferryml's full path (parse, online "
         "features from Feast's SQLite store and the window state, model, threshold, prediction "
-        "log); paced: wrk delay() per connection at about half of ferryml's c8 capacity; shadow "
-        "and a hung challenger: not built yet (null)",
+        "log); paced: wrk delay() per connection at about half of ferryml's c8 capacity, "
+        "without shadow (before and after: the overheads are against their mean), with a shadow "
+        "of the same model, and with its shadow process stopped (SIGSTOP) as a hung challenger",
     )
 
 

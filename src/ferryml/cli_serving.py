@@ -47,13 +47,7 @@ def serve(
     Example: [bold]ferry serve --port 8000[/bold], then
     [bold]curl -X POST localhost:8000/v1/score -d @transaction.json[/bold]
     """
-    import uvicorn
-
     from ferryml.pipeline import ProjectContext
-    from ferryml.registry import ModelRegistry
-    from ferryml.serving.app import CONFIG_ENV, SETS_ENV
-    from ferryml.serving.metrics import MULTIPROC_ENV
-    from ferryml.training.project import tracker_for
 
     overrides = {
         key: value
@@ -66,6 +60,21 @@ def serve(
     }
     loaded = load(config, overrides, set_)
     context = ProjectContext.open(loaded, create=False)
+    # Every worker writes its metrics here, and /metrics sums them (a fresh directory per
+    # start). Set before the serving modules are imported: their metrics choose between
+    # memory and files then (see ferryml.serving.metrics).
+    metrics_dir = context.workspace.root / ".serving" / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR"):  # Feast: the 2nd
+        os.environ[name] = str(metrics_dir)
+
+    import uvicorn
+
+    from ferryml.registry import ModelRegistry
+    from ferryml.serving.app import CONFIG_ENV, SETS_ENV
+    from ferryml.training.project import tracker_for
+
     settings = loaded.config.serving
     registry = ModelRegistry(tracker_for(loaded, context.workspace.root), context.workspace.project)
     served = registry.get(settings.model_alias)  # a named error now, not in every worker
@@ -77,12 +86,6 @@ def serve(
     os.environ[SETS_ENV] = "\n".join(
         [*(set_ or []), *(f"{key}={value}" for key, value in overrides.items())]
     )
-    # every worker writes its metrics here; /metrics sums them (a fresh directory per start)
-    metrics_dir = context.workspace.root / ".serving" / "prometheus"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ[MULTIPROC_ENV] = str(metrics_dir)
-    os.environ["PROMETHEUS_MULTIPROCESS_DIR"] = str(metrics_dir)  # Feast's name for it
     out.print(
         f"serving {served.name} v{served.version} ({settings.model_alias}) on "
         f"http://{settings.host}:{settings.port} with {settings.workers} worker(s)"

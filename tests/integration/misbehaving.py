@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ferryml.config.loader import LoadedConfig
@@ -21,6 +22,12 @@ class Misbehaving:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+    @property
+    def feature_set(self) -> Any:
+        """Another feature-set version than the champion's: the shadow calls :meth:`score`
+        with the request (and its cue), not the champion's features."""
+        return SimpleNamespace(version="misbehaving")
 
     def warm_up(self) -> None:
         self.inner.warm_up()

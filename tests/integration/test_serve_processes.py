@@ -270,6 +270,7 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
     assert all(r["champion"]["version"] == blue.version for r in shadowed)
     scored = [r for r in shadowed if r["status"] == 200]
     assert scored and all(isinstance(r["agree"], bool) for r in scored)
+    assert all(r["features"] == "champion's" for r in scored)  # one feature set: reused
     # on two saturated cores the niced shadow falls behind: late requests expire, none fail
     late = [r for r in shadowed if r["status"] != 200]
     assert all(r["status"] == 504 and "in the queue" in r["error"] for r in late)

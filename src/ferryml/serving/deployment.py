@@ -116,6 +116,13 @@ class Deployment:
         except (ServiceUnavailableError, StorageError):
             values = self.fallback.vector(event).values
             degraded = True
+        return self.score_features(values, degraded=degraded, started=start)
+
+    def score_features(
+        self, values: dict[str, Any], *, degraded: bool = False, started: int | None = None
+    ) -> Scored:
+        """Score a computed feature vector (``values`` holds at least the model's features);
+        ``started``: when the feature step began (``perf_counter_ns``), for the timings."""
         features_done = time.perf_counter_ns()
         row = np.array(
             [[_number(values.get(name)) for name in self.model.features]], dtype=np.float64
@@ -130,7 +137,7 @@ class Deployment:
             degraded=degraded,
             features={name: values.get(name) for name in self.model.features},
             reasons=reasons,
-            features_ms=(features_done - start) / 1e6,
+            features_ms=(features_done - (started or features_done)) / 1e6,
             model_ms=(done - features_done) / 1e6,
         )
 

@@ -24,9 +24,17 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    values,
 )
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# prometheus_client picks in-memory or file-backed values when it is first imported, which in
+# `ferry serve` happens (through a library) before the command sets the directory; with one
+# worker uvicorn serves in that very process, and its counters stayed in memory while the
+# shadow process wrote files: /metrics showed one or the other. The metrics below are made
+# now, after `ferry serve` set the directory: choose again, from the environment as it is.
+values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 LATENCY_BUCKETS = (
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
@@ -91,11 +99,9 @@ MEMORY_BYTES = Gauge(
 
 def render() -> tuple[bytes, str]:
     """The exposition text of every worker's metrics, and its content type."""
-    from prometheus_client import values
-
-    # The mode is fixed when prometheus_client is first imported: values live in files when
-    # the directory variable was set then (by `ferry serve`, or by a library: Feast's metrics
-    # module sets it as a side effect), in memory otherwise. Read them where they are.
+    # Values live in files when the directory variable was set as this module was imported
+    # (by `ferry serve`, or by a library: Feast's metrics module sets it as a side effect), in
+    # memory otherwise. Read them where they are.
     if values.ValueClass is values.MutexValue:
         return generate_latest(), CONTENT_TYPE_LATEST
     from prometheus_client import multiprocess
@@ -141,8 +147,6 @@ class ProcessSampler:
 
     def stop(self) -> None:
         self._stop.set()
-        from prometheus_client import values
-
         if values.ValueClass is not values.MutexValue:
             from prometheus_client import multiprocess
 

@@ -221,7 +221,7 @@ class ScoringService:
         shadow = self.shadow
         if shadow is not None:
             ids = (event.get(self.fields.id_field), iso_time(event.get(self.fields.time_field)))
-            shadow.submit(request_id, event, ids, scored, deployment.version)
+            shadow.submit(request_id, event, ids, scored, deployment)
         total_ms = response["latency_ms"]["total"]
         metrics.REQUESTS.labels(endpoint, "200", arm, deployment.version).inc()
         metrics.LATENCY.labels(arm, deployment.version).observe(total_ms / 1000)

@@ -2,12 +2,13 @@
 request path.
 
 With ``strategy: shadow`` the champion answers every request as usual. After its answer is
-built, the worker hands the parsed request to a *shadow process* through a bounded queue and
-returns at once; the shadow process loads the challenger (its own feature path included, so a
-challenger built on another feature-set version works), scores the request, compares with the
-champion's answer and appends the result to the prediction log under the champion's request
-id (``request_id`` + ``.shadow``, ``shadow_of``: the champion's id; ``arm``: ``shadow``;
-``agree``; ``score_delta``).
+built, the worker hands the parsed request and the champion's features to a *shadow process*
+through a bounded queue and returns at once; the shadow process loads the challenger, scores
+the request — on the champion's features when the challenger was built on the same feature-set
+version (no second store read, no second window-state write to contend with the champion's),
+else through its own feature path — compares with the champion's answer and appends the
+result to the prediction log under the champion's request id (``request_id`` + ``.shadow``,
+``shadow_of``: the champion's id; ``arm``: ``shadow``; ``agree``; ``score_delta``).
 
 Why a process and not a thread: a thread scoring in the worker would hold the GIL while the
 champion waits for it; a challenger that busy-loops would slow every answer. The shadow
@@ -82,6 +83,10 @@ class ShadowRequest:
     event_time: str | None
     champion: dict[str, Any]
     """The champion's ``version``, ``score`` and ``decision``."""
+    feature_set: str
+    """The champion's feature-set version: a challenger built on the same one scores the
+    champion's ``features`` and touches no store."""
+    features: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -149,16 +154,28 @@ class ShadowProcess:
         event: dict[str, Any],
         ids: tuple[str | None, str | None],
         champion: Scored,
-        version: str,
+        deployment: Deployment,
     ) -> None:
-        """Hand one answered request (``ids``: its event id and ISO event time) to the shadow;
-        never blocks, never raises."""
+        """Hand one request (``ids``: its event id and ISO event time) and the champion's
+        answer (by ``deployment``) to the shadow; never blocks, never raises."""
         sock = self._socket
         if sock is None or not self._taking():
             metrics.SHADOW_FAILURES.labels("unavailable").inc()
             return
-        answer = {"version": version, "score": champion.score, "decision": champion.decision}
-        request = ShadowRequest(request_id, time.monotonic(), event, *ids, answer)
+        answer = {
+            "version": deployment.version,
+            "score": champion.score,
+            "decision": champion.decision,
+        }
+        request = ShadowRequest(
+            request_id,
+            time.monotonic(),
+            event,
+            *ids,
+            answer,
+            deployment.feature_set.version,
+            champion.features,
+        )
         message = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             sock.send(message)
@@ -183,7 +200,13 @@ class ShadowProcess:
         return shared is not None and bool(shared.ready.is_set()) and self._alive()
 
     def status(self) -> dict[str, Any]:
-        return {"version": self.version, "ready": self.ready, "restarts": self.restarts}
+        process = self._process
+        return {
+            "version": self.version,
+            "ready": self.ready,
+            "restarts": self.restarts,
+            "pid": process.pid if process is not None else None,
+        }
 
     def stop(self) -> None:
         """Close the queue (the shadow process finishes what it holds and exits) and wait."""
@@ -358,8 +381,14 @@ def _shadow_record(
         }
     shared.request_id.value = request_id.encode()[:63]
     shared.busy_since.value = start
+    reuse = request.feature_set == deployment.feature_set.version and all(
+        name in request.features for name in deployment.model.features
+    )
     try:
-        scored = deployment.score(request.event)
+        if reuse:  # the same feature set: no second read nor window append
+            scored = deployment.score_features(request.features)
+        else:
+            scored = deployment.score(request.event)
     except Exception as exc:  # the challenger's failure is the record, never the worker's
         metrics.SHADOW_FAILURES.labels("error").inc()
         return {
@@ -383,7 +412,7 @@ def _shadow_record(
         "latency_ms": (time.monotonic() - start) * 1000,
         "agree": agree,
         "score_delta": delta,
-        "features": scored.features,
+        "features": "champion's" if reuse else scored.features,
     }
 
 
