@@ -355,6 +355,10 @@ def test_rows_and_windows_share_one_script_call_on_one_redis(
         first = [WindowUpdate("amount", "c1", 10 * hour, "e1", 5.0, 24 * hour)]
         later = [WindowUpdate("amount", "c1", 11 * hour, "e2", 7.0, 24 * hour)]
         lookups = [("customer_profile", "c1"), ("customer_profile", "nobody")]
+        # the first call on a Redis that has not seen the script yet loads it (EVALSHA fails
+        # with NOSCRIPT, then SCRIPT LOAD and EVALSHA again): warm it with another entity
+        warm = [WindowUpdate("amount", "warm-up", 10 * hour, "w1", 1.0, 24 * hour)]
+        repo.read_online_with_windows(lookups, windows, warm)
         before = redis_client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
         rows, histories = repo.read_online_with_windows(lookups, windows, first)
         after = redis_client.info("commandstats")["cmdstat_evalsha"]["calls"]

@@ -1,7 +1,8 @@
 """`ferry serve --workers 2` as real processes: answers from both workers; a worker
 SIGKILLed under load loses no acknowledged prediction (the database holds every answer a
 client received, once); blue/green switches, hot reloads and a shadow started under load fail
-no request."""
+no request; a canary ramps up on answers pooled across both workers, and one that blocks
+everyone is rolled back on every worker by itself."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 TOKEN = "admin-token-of-the-process-tests"
 
 
-def start_server(workspace: Path, port: int) -> subprocess.Popen[bytes]:
-    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+def start_server(
+    workspace: Path, port: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
     command = [
         sys.executable, "-m", "ferryml", "serve", "-c", str(workspace / "configs" / "ferry.yaml"),
         "--port", str(port), "--workers", "2", *sets,
@@ -274,3 +277,89 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
     # on two saturated cores the niced shadow falls behind: late requests expire, none fail
     late = [r for r in shadowed if r["status"] != 200]
     assert all(r["status"] == 504 and "in the queue" in r["error"] for r in late)
+
+
+def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
+    workspace: Path,
+) -> None:
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    registry, _ = deployment_loader(loaded, workspace)
+    champion = registry.get("champion")
+    run = registry.tracker.get_run(champion.run_id or "")
+    good = register_run(registry, run).version  # the same model: every guardrail holds
+    tags = run.data.tags
+    blocks_everyone = registry.register(
+        tags["ferryml.model_uri"],
+        tags["ferryml.model_sha256"],
+        run_id=run.info.run_id,
+        tags={"ferryml.model_kind": tags["ferryml.model_kind"], "ferryml.threshold": "0.0"},
+    ).version
+    canary = (
+        "serving.canary.steps=[0.5,1.0]",
+        "serving.canary.dwell_seconds=1",
+        "serving.canary.min_requests=20",
+        "serving.canary.max_p99_ratio=100",  # two loaded cores: latency is not the point here
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(workspace, port, canary)
+    statuses: list[str] = []
+    arms: set[tuple[str, str]] = set()
+    stop = threading.Event()
+
+    def load(prefix: str) -> None:
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=base, timeout=10, limits=fresh) as http:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                body = {**EVENT, "transaction_id": f"{prefix}-{n}", "customer_id": f"k-{n % 97}"}
+                try:
+                    response = http.post("/v1/score", json=body)
+                except httpx.HTTPError as exc:
+                    statuses.append(type(exc).__name__)
+                    continue
+                statuses.append(str(response.status_code))
+                if response.status_code == 200:
+                    answer = response.json()
+                    arms.add((answer["arm"], answer["model"]["version"]))
+
+    def routing_everywhere(check: Any, what: str) -> None:
+        latest: dict[str, bool] = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            response = httpx.get(base + "/v1/models", timeout=10)
+            latest[response.headers["x-ferry-worker"]] = bool(check(response.json()["routing"]))
+            if len(latest) >= 2 and all(latest.values()):
+                return
+            time.sleep(0.2)
+        pytest.fail(f"not on both workers within 90 s: {what} ({latest})")
+
+    def route(body: dict[str, Any]) -> None:
+        headers = {"authorization": f"Bearer {TOKEN}"}
+        response = httpx.post(base + "/admin/routing", json=body, headers=headers, timeout=30)
+        assert response.status_code == 202, response.text
+
+    threads = [threading.Thread(target=load, args=(f"c{i}",)) for i in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        route({"strategy": "canary", "challenger": good, "weight": 0.5, "key": "customer_id"})
+        routing_everywhere(lambda r: r["strategy"] == "canary" and r["weight"] == 1.0, "ramped")
+        bad = {"strategy": "canary", "challenger": blocks_everyone, "weight": 0.5}
+        route({**bad, "key": "customer_id"})
+        routing_everywhere(lambda r: r["strategy"] == "single", "rolled back")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        stop_server(server)
+    assert statuses and set(statuses) == {"200"}
+    assert {("challenger", good), ("challenger", blocks_everyone)} <= arms
+    context = ProjectContext.open(loaded, create=False)
+    engine = make_engine(context.workspace.database_url)
+    from ferryml.serving.state import SharedState
+
+    step = SharedState(engine, context.workspace.project).read("canary")[1]
+    assert step["status"] == "rolled back"
+    assert any("approval" in reason for reason in step["reasons"]), step["reasons"]
