@@ -169,6 +169,27 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> No
     assert not list(directory.glob("*.jsonl")), "shipped segments of dead workers are removed"
 
 
+def real_events(context: ProjectContext, count: int) -> list[dict[str, Any]]:
+    """The project's latest transactions as a client sends them (real customers, merchants
+    and amounts: scores spread as in production)."""
+    from ferryml.features.build import read_events
+    from ferryml.features.project_store import ProjectFeatureStore
+    from ferryml.pipeline import resolve_version
+
+    feature_set = ProjectFeatureStore(context.loaded, context.workspace.root).feature_set
+    table = read_events(feature_set, resolve_version(context, "transactions").path)
+    table = table.slice(max(0, table.num_rows - count))
+    fields = set(EVENT) | {"event_time"}
+    return [
+        {
+            k: (v.isoformat() if k == "event_time" else v)
+            for k, v in row.items()
+            if k in fields and v is not None
+        }
+        for row in table.to_pylist()
+    ]
+
+
 def stop_server(server: subprocess.Popen[bytes]) -> None:
     server.send_signal(signal.SIGTERM)
     try:
@@ -297,9 +318,11 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
     canary = (
         "serving.canary.steps=[0.5,1.0]",
         "serving.canary.dwell_seconds=1",
-        "serving.canary.min_requests=20",
+        "serving.canary.min_requests=150",
         "serving.canary.max_p99_ratio=100",  # two loaded cores: latency is not the point here
     )
+    context = ProjectContext.open(loaded, create=False)
+    bodies = real_events(context, 2000)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(workspace, port, canary)
@@ -313,7 +336,7 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
             n = 0
             while not stop.is_set():
                 n += 1
-                body = {**EVENT, "transaction_id": f"{prefix}-{n}", "customer_id": f"k-{n % 97}"}
+                body = {**bodies[n % len(bodies)], "transaction_id": f"{prefix}-{n}"}
                 try:
                     response = http.post("/v1/score", json=body)
                 except httpx.HTTPError as exc:
@@ -356,7 +379,6 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
         stop_server(server)
     assert statuses and set(statuses) == {"200"}
     assert {("challenger", good), ("challenger", blocks_everyone)} <= arms
-    context = ProjectContext.open(loaded, create=False)
     engine = make_engine(context.workspace.database_url)
     from ferryml.serving.state import SharedState
 

@@ -58,12 +58,17 @@ class ArmStats:
         return self.approvals / answered if answered else 0.0
 
 
-def breaches(champion: ArmStats, challenger: ArmStats, config: CanaryConfig) -> list[str]:
-    """The guardrails the challenger breaks, in words (empty: it behaves)."""
+def breaches(
+    champion: ArmStats, challenger: ArmStats, config: CanaryConfig, *, compare: bool = True
+) -> list[str]:
+    """The guardrails the challenger breaks, in words (empty: it behaves); ``compare=False``
+    judges only what needs no champion answers (the error rate)."""
     out = []
     attempts = challenger.requests + challenger.errors
     if attempts and challenger.errors / attempts > config.max_error_rate:
         out.append(f"error rate {challenger.errors / attempts:.1%} > {config.max_error_rate:.1%}")
+    if not compare:
+        return out
     if champion.latencies_ms and challenger.latencies_ms:
         ratio = challenger.p99_ms / max(champion.p99_ms, 1e-6)
         if ratio > config.max_p99_ratio:
@@ -118,7 +123,15 @@ class CanaryController:
             return Decision("hold", routing.weight, ["step started"])
         started = datetime.fromisoformat(step["started"])
         champion, challenger = self.stats(since=started)
-        reasons = breaches(champion, challenger, self.config)
+        if challenger.requests + challenger.errors < self.config.min_requests:
+            # a few answers prove nothing either way: a PSI or an approval rate of ten
+            # answers is noise, and rolling back on noise is as wrong as ramping on it
+            return Decision("hold", routing.weight, [])
+        # at 100 % the champion answers nobody: the challenger's own error rate still counts
+        compare = champion.requests >= self.config.min_requests
+        if not compare and routing.weight < 1.0:
+            return Decision("hold", routing.weight, [])
+        reasons = breaches(champion, challenger, self.config, compare=compare)
         if reasons:
             single = Routing(strategy="single").model_dump()
             if self.state.write_if(ROUTING, single, revision, actor=actor):
@@ -126,9 +139,7 @@ class CanaryController:
                     CANARY, {**step, "status": "rolled back", "reasons": reasons}, actor=actor
                 )
             return Decision("rollback", 0.0, reasons)
-        ready = (self.now() - started).total_seconds() >= self.config.dwell_seconds
-        enough = min(champion.requests, challenger.requests) >= self.config.min_requests
-        if not (ready and enough):
+        if (self.now() - started).total_seconds() < self.config.dwell_seconds:
             return Decision("hold", routing.weight, [])
         higher = [s for s in self.config.steps if s > routing.weight]
         if not higher:
