@@ -21,8 +21,13 @@ import itertools
 import os
 import secrets
 import shutil
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -65,6 +70,9 @@ TRAINABLE_SETTINGS = (
 )
 """``--set`` values for CLI tests that run the whole lifecycle (``from conftest import``)."""
 """Tags this session's databases and keys, so parallel sessions never touch each other's."""
+
+
+_REDIS_INSTALL = "apt-get install redis-server"
 
 
 def _service_missing(service: str, error: BaseException, start: str) -> NoReturn:
@@ -251,3 +259,67 @@ def register_run(registry: Any, run: Any) -> Any:
         run_id=run.info.run_id,
         tags={k: tags[k] for k in ("ferryml.model_kind", "ferryml.threshold")},
     )
+
+
+@dataclass
+class OwnRedis:
+    """A redis-server this test session started on a free loopback port — never the machine's
+    shared one — for tests that pause, stop and restart it."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(self.directory),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open, nothing answers (a hung server)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Gone: connections refused (its data with it: it keeps nothing on disk)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
+    """A private redis-server for fault tests, started once per session."""
+    if shutil.which("redis-server") is None:
+        _service_missing("redis-server (binary)", FileNotFoundError("not on PATH"), _REDIS_INSTALL)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = OwnRedis(port, tmp_path_factory.mktemp("own-redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

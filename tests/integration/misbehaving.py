@@ -46,4 +46,4 @@ class Misbehaving:
 
 
 def load_misbehaving(loaded: LoadedConfig, root: Path, version: str) -> Misbehaving:
-    return Misbehaving(load_version(loaded, root, 3, version))
+    return Misbehaving(load_version(loaded, root, None, version))

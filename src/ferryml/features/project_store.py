@@ -54,9 +54,14 @@ class Materialized:
 class ProjectFeatureStore:
     """The feature store of one project, rooted in its workspace."""
 
-    def __init__(self, loaded: LoadedConfig, root: Path) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, root: Path, *, request_timeout: float | None = None
+    ) -> None:
+        """``request_timeout``: seconds each online read of a Redis store may take, without
+        retries (serving sets it; batch work keeps the patient default)."""
         self.loaded = loaded
         self.root = root
+        self.request_timeout = request_timeout
         config = loaded.config
         self.settings = config.features.store
         self.offline_dir = root / self.settings.offline
@@ -86,6 +91,7 @@ class ProjectFeatureStore:
             self.settings.offline_store,
             redis_url=config.storage.redis_url,
             root=self.root,
+            request_timeout=self.request_timeout,
         )
 
     def build(self, dataset: DatasetVersion, *, fit_until: datetime | None = None) -> FeatureBuild:
@@ -170,7 +176,10 @@ class ProjectFeatureStore:
         online = self.settings.online_store
         if isinstance(online, RedisOnlineStoreConfig):
             url = online.url or self.loaded.config.storage.redis_url
-            return open_window_store("redis", project=project, url=url)
+            if self.request_timeout is None:
+                return open_window_store("redis", project=project, url=url)
+            timeout = self.request_timeout
+            return open_window_store("redis", project=project, url=url, timeout=timeout, retries=0)
         path = self.root / self.settings.window_state
         path.parent.mkdir(parents=True, exist_ok=True)
         return open_window_store("sqlite", project=project, path=path)

@@ -87,6 +87,21 @@ class ServingConfig(StrictModel):
     top_reasons: int = Field(
         default=3, ge=0, le=20, description="Reasons given with a decision other than approve."
     )
+    store_timeout_ms: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Longest wait for the online store and window state (Redis) per request; "
+        "past it the answer uses the default features (degraded: true).",
+    )
+    store_failures_to_open: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Store failures in a row after which requests stop trying the stores for "
+        "store_cooldown_ms (answered degraded at once), then one tries again.",
+    )
+    store_cooldown_ms: int = Field(default=1000, ge=10, le=600_000)
     prediction_log: PredictionLogConfig = Field(default_factory=PredictionLogConfig)
     canary: CanaryConfig = Field(
         default_factory=CanaryConfig,

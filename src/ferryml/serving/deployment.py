@@ -32,6 +32,7 @@ from ferryml.features.graph import FeatureSet, compile_features
 from ferryml.features.offline import load_fitted
 from ferryml.features.online import BatchFeatureReader, OnlineFeatures
 from ferryml.features.windows.state.base import WindowStateStore
+from ferryml.serving.breaker import Breaker
 from ferryml.serving.degraded import NoHistory, NoRows
 from ferryml.training.tracking import TAG_PREFIX
 from ferryml.training.trainers import TrainedModel, load_trained
@@ -39,6 +40,7 @@ from ferryml.training.trainers import TrainedModel, load_trained
 if TYPE_CHECKING:
     from ferryml.config.loader import LoadedConfig
     from ferryml.registry import ModelRegistry
+    from ferryml.serving.config import ServingConfig
 
 APPROVE = "approve"
 BLOCK = "block"
@@ -90,6 +92,8 @@ class Deployment:
     fallback: OnlineFeatures
     descriptions: dict[str, str] = field(default_factory=dict)
     top_reasons: int = 3
+    breaker: Breaker = field(default_factory=Breaker)
+    """Shared by the deployments of one worker: they share its stores."""
 
     def warm_up(self) -> None:
         """Load what the first request would otherwise wait for (the online store's client,
@@ -110,12 +114,17 @@ class Deployment:
     def score(self, event: dict[str, Any]) -> Scored:
         """Score one parsed request (fields by schema name)."""
         start = time.perf_counter_ns()
-        degraded = False
-        try:
-            values = self.online.vector(event).values
-        except (ServiceUnavailableError, StorageError):
+        breaker = self.breaker
+        values = None
+        if breaker.allow():
+            try:
+                values = self.online.vector(event).values
+                breaker.succeeded()
+            except (ServiceUnavailableError, StorageError):
+                breaker.failed()
+        degraded = values is None
+        if values is None:
             values = self.fallback.vector(event).values
-            degraded = True
         return self.score_features(values, degraded=degraded, started=start)
 
     def score_features(
@@ -182,6 +191,7 @@ def load_deployment(
     reader: BatchFeatureReader,
     windows: WindowStateStore,
     top_reasons: int = 3,
+    breaker: Breaker | None = None,
 ) -> Deployment:
     """Load a registered version (by alias or number) with the feature path of its build."""
     version = registry.get(alias_or_version)
@@ -211,21 +221,26 @@ def load_deployment(
         fallback=OnlineFeatures(feature_set, NoRows(), NoHistory(project)),
         descriptions=descriptions,
         top_reasons=top_reasons,
+        breaker=breaker or Breaker(),
     )
 
 
 def deployment_loader(
-    loaded: LoadedConfig, root: Path, *, top_reasons: int = 3
+    loaded: LoadedConfig, root: Path, config: ServingConfig | None = None
 ) -> tuple[ModelRegistry, Callable[[str], Deployment]]:
-    """The project's registry, and a loader of its versions sharing one online store client
-    and one window state store."""
+    """The project's registry, and a loader of its versions sharing one online store client,
+    one window state store and one circuit breaker (``config``: the serving section)."""
     from ferryml.features.project_store import ProjectFeatureStore
     from ferryml.registry import ModelRegistry
     from ferryml.training.project import tracker_for
 
+    config = config or loaded.config.serving
     registry = ModelRegistry(tracker_for(loaded, root), loaded.config.project.name)
-    store = ProjectFeatureStore(loaded, root)
+    store = ProjectFeatureStore(loaded, root, request_timeout=config.store_timeout_ms / 1000)
     windows = store.window_store()
+    breaker = Breaker(
+        failures_to_open=config.store_failures_to_open, cooldown=config.store_cooldown_ms / 1000
+    )
 
     def load(version: str) -> Deployment:
         return load_deployment(
@@ -235,16 +250,19 @@ def deployment_loader(
             version,
             reader=store.repo,
             windows=windows,
-            top_reasons=top_reasons,
+            top_reasons=config.top_reasons,
+            breaker=breaker,
         )
 
     return registry, load
 
 
-def load_version(loaded: LoadedConfig, root: Path, top_reasons: int, version: str) -> Deployment:
+def load_version(
+    loaded: LoadedConfig, root: Path, config: ServingConfig | None, version: str
+) -> Deployment:
     """One version with its own stores' clients: what another process (the shadow) runs,
     through ``functools.partial``, which pickles where a closure does not."""
-    return deployment_loader(loaded, root, top_reasons=top_reasons)[1](version)
+    return deployment_loader(loaded, root, config)[1](version)
 
 
 def _feature_set_of(

@@ -85,6 +85,11 @@ SHADOW_RESTARTS = Counter(
 DEGRADED = Counter(
     "ferry_degraded_total", "Answers given with default features because a store failed."
 )
+STORE_BREAKER_OPEN = Gauge(
+    "ferry_store_breaker_open",
+    "1 while a worker skips the failing online stores (answers degraded), else 0.",
+    multiprocess_mode="livemax",
+)
 CPU_SECONDS = Gauge(
     "ferry_process_cpu_seconds",
     "CPU seconds used by each worker process.",
@@ -164,6 +169,7 @@ __all__ = [
     "SHADOW_FAILURES",
     "SHADOW_RESTARTS",
     "SHADOW_SCORE_DELTA",
+    "STORE_BREAKER_OPEN",
     "ProcessSampler",
     "render",
 ]

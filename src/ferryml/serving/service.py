@@ -117,7 +117,7 @@ class ScoringService:
             current.stop()
         if version is not None:
             loaded, root = self.context.loaded, self.context.workspace.root
-            load = partial(load_version, loaded, root, self.config.top_reasons, version)
+            load = partial(load_version, loaded, root, self.config, version)
             self.shadow = self.start_shadow(load, version)
 
     def start_shadow(self, load: Callable[[], Deployment], version: str) -> ShadowProcess:
@@ -145,9 +145,7 @@ class ScoringService:
         from ferryml.storage.db import make_engine
 
         config = config or context.loaded.config.serving
-        registry, load = deployment_loader(
-            context.loaded, context.workspace.root, top_reasons=config.top_reasons
-        )
+        registry, load = deployment_loader(context.loaded, context.workspace.root, config)
         engine = make_engine(context.workspace.database_url)
         pinned = SharedState(engine, context.workspace.project).read(PIN)[1]
         first = pinned.get("version") if isinstance(pinned, dict) else None

@@ -30,8 +30,11 @@ _SCAN_BATCH = 500
 _REDIS_START = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379"
 
 
-def connect_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> redis.Redis:
-    """A client for ``url`` that has answered a PING; :class:`ServiceUnavailableError` if not."""
+def connect_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, retries: int = 2) -> redis.Redis:
+    """A client for ``url`` that has answered a PING; :class:`ServiceUnavailableError` if not.
+
+    ``timeout`` bounds connecting and each reply; ``retries`` brief retries follow a failed
+    command (0 on a request path, where the caller has a fallback)."""
     try:
         client = redis.Redis.from_url(
             url,
@@ -39,7 +42,7 @@ def connect_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> redis.Redi
             socket_timeout=timeout,
             # redis-py's default backoff (base 1 s, cap 10 s, 3 retries) turns a dead server into
             # a many-second stall; retry transient blips briefly instead.
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=retries),
             decode_responses=False,
         )
     except ValueError as exc:  # redis-py's answer to a malformed URL

@@ -114,15 +114,19 @@ class FeastRepo:
         *,
         redis_url: str | None = None,
         root: Path | None = None,
+        request_timeout: float | None = None,
     ) -> None:
         """``redis_url`` (storage.redis_url) serves a Redis store without its own ``url``;
-        relative paths in the store configs are relative to ``root`` (default: ``repo_dir``)."""
+        relative paths in the store configs are relative to ``root`` (default: ``repo_dir``);
+        ``request_timeout`` bounds each online read of a Redis store, without retries (a
+        request path with a fallback), instead of the default timeout and retries."""
         self.repo_dir = Path(repo_dir).absolute()
         self.project = validate_project_name(project)
         self.feast_project = feast_project_name(project)
         self.online_store = online_store or SqliteOnlineStoreConfig()
         self.offline_store = offline_store or OfflineStoreConfig()
         self._redis_url = redis_url
+        self._request_timeout = request_timeout
         self._root = Path(root).absolute() if root is not None else self.repo_dir
         self._fs: FeatureStore | None = None
         self._views: dict[str, View] = {}
@@ -314,9 +318,12 @@ class FeastRepo:
 
                 url = self.online_store.url or self._redis_url
                 assert url is not None  # feast_config() refused a Redis store without one
-                self._rows = RedisRowReads(
-                    connect_redis(url), self.feast_project, versioned_names=versioned
+                client = (
+                    connect_redis(url)
+                    if self._request_timeout is None
+                    else connect_redis(url, timeout=self._request_timeout, retries=0)
                 )
+                self._rows = RedisRowReads(client, self.feast_project, versioned_names=versioned)
         return self._rows
 
     def close(self) -> None:

@@ -104,6 +104,7 @@ class RedisWindowStore(WindowStateStore):
         client: redis.Redis | None = None,
         expire_margin: timedelta = timedelta(hours=1),
         timeout: float = DEFAULT_TIMEOUT_S,
+        retries: int = 2,
     ) -> None:
         if (url is None) == (client is None):
             raise InvalidInputError(
@@ -112,7 +113,11 @@ class RedisWindowStore(WindowStateStore):
             )
         self.project = validate_project_name(project)  # before connecting
         self._owns_client = client is None
-        self._client = client if client is not None else connect_redis(str(url), timeout=timeout)
+        self._client = (
+            client
+            if client is not None
+            else connect_redis(str(url), timeout=timeout, retries=retries)
+        )
         self._keyspace = ProjectKeyspace(self._client, project)
         self._prefix = self._keyspace.key("win") + ":"
         self._margin_ms = int(expire_margin.total_seconds() * 1000)

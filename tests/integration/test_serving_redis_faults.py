@@ -1,0 +1,128 @@
+"""Scoring with the online store and window state in a Redis that the test owns (its own
+redis-server on a free port): paused mid-traffic, then stopped, the answers go on — degraded,
+never an error — and come back to full features by themselves when Redis does."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from conftest import TRAINABLE_SETTINGS, OwnRedis
+from ferryml.cli import app as cli
+from ferryml.config.loader import load_config
+from ferryml.features.build import read_events
+from ferryml.pipeline import ProjectContext, resolve_version
+from ferryml.serving.app import create_app
+from ferryml.serving.service import ScoringService
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def settings(own_redis: OwnRedis) -> list[str]:
+    return [
+        *TRAINABLE_SETTINGS,
+        "features.store.online_store.type=redis",
+        f"storage.redis_url={own_redis.url}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, settings: list[str]) -> ScoringService:
+    root = tmp_path_factory.mktemp("redis-faults") / "ws"
+    sets = [arg for setting in settings for arg in ("--set", setting)]
+    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    assert result.exit_code == 0, result.output
+    loaded = load_config(root / "configs" / "ferry.yaml", overrides=settings)
+    return ScoringService.open(ProjectContext.open(loaded))
+
+
+@pytest.fixture(scope="module")
+def client(service: ScoringService) -> Iterator[TestClient]:
+    with TestClient(create_app(lambda: service)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def events(service: ScoringService) -> list[dict[str, Any]]:
+    dataset = resolve_version(service.context, "transactions")
+    table = read_events(service.deployment.feature_set, dataset.path)
+    table = table.slice(table.num_rows - 200)
+    fields = service.fields.names
+    return [
+        {
+            **{k: v for k, v in row.items() if k in fields and v is not None},
+            "event_time": row["event_time"].isoformat(),
+        }
+        for row in table.to_pylist()
+    ]
+
+
+def scored(client: TestClient, events: list[dict[str, Any]], tag: str) -> list[dict[str, Any]]:
+    answers = []
+    for index, event in enumerate(events):
+        body = {**event, "transaction_id": f"{tag}-{index}"}
+        response = client.post("/v1/score", content=orjson.dumps(body))
+        assert response.status_code == 200, response.text  # never a 5xx
+        answers.append(response.json())
+    return answers
+
+
+def breaker_open(client: TestClient) -> float:
+    line = next(
+        line
+        for line in client.get("/metrics").text.splitlines()
+        if line.startswith("ferry_store_breaker_open")
+    )
+    return float(line.rsplit(" ", 1)[1])
+
+
+def recovered(client: TestClient, event: dict[str, Any], tag: str) -> bool:
+    return not scored(client, [event], tag)[0]["degraded"]
+
+
+def wait_until_recovered(client: TestClient, event: dict[str, Any]) -> None:
+    deadline = time.monotonic() + 30
+    attempt = 0
+    while time.monotonic() < deadline:
+        attempt += 1
+        if recovered(client, event, f"probe-{time.monotonic_ns()}-{attempt}"):
+            return
+        time.sleep(0.2)
+    pytest.fail("the answers did not come back to full features within 30 s")
+
+
+def test_a_paused_then_stopped_redis_degrades_the_answers_and_they_recover(
+    client: TestClient, own_redis: OwnRedis, events: list[dict[str, Any]]
+) -> None:
+    healthy = scored(client, events[:20], "healthy")
+    assert not any(answer["degraded"] for answer in healthy)
+    assert breaker_open(client) == 0
+
+    own_redis.pause()  # a hung Redis: connections open, no answer
+    try:
+        paused = scored(client, events[20:60], "paused")
+        open_while_paused = breaker_open(client)
+    finally:
+        own_redis.resume()
+    assert all(answer["degraded"] for answer in paused)
+    assert all(0.0 <= answer["score"] <= 1.0 for answer in paused)
+    assert open_while_paused == 1  # the rest were answered without waiting for Redis
+    wait_until_recovered(client, events[60])
+    assert breaker_open(client) == 0
+
+    own_redis.stop()  # gone: connections refused
+    try:
+        stopped = scored(client, events[61:100], "stopped")
+    finally:
+        own_redis.start()
+    assert all(answer["degraded"] for answer in stopped)
+    wait_until_recovered(client, events[100])  # a fresh, empty Redis: reachable again
+    again = scored(client, events[101:120], "again")
+    assert not any(answer["degraded"] for answer in again)
