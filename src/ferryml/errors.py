@@ -88,6 +88,19 @@ class InvalidInputError(FerryError):
     http_status = 400
 
 
+class NotFoundError(InvalidInputError):
+    """What a valid request names does not exist (a model version, an alias)."""
+
+    http_status = 404
+
+
+class ConflictError(InvalidInputError):
+    """A valid request the current state does not allow (a blue/green switch without a
+    blue/green routing, a rollback with nothing served before)."""
+
+    http_status = 409
+
+
 class WorkspaceError(FerryError):
     """A workspace directory cannot be created or used."""
 
@@ -152,11 +165,13 @@ __all__ = [
     "AuditChainBrokenError",
     "ConfigError",
     "ConfigIssue",
+    "ConflictError",
     "DataError",
     "FerryError",
     "InvalidInputError",
     "MissingDependencyError",
     "ModelIntegrityError",
+    "NotFoundError",
     "ServiceUnavailableError",
     "StorageError",
     "WorkspaceError",

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ferryml.errors import InvalidInputError, ModelIntegrityError
+from ferryml.errors import InvalidInputError, ModelIntegrityError, NotFoundError
 from ferryml.training.tracking import (
     TAG_PREFIX,
     Tracker,
@@ -93,7 +93,7 @@ class ModelRegistry:
                     found = client.get_model_version_by_alias(self.name, version_or_alias)
             except Exception as exc:
                 if is_missing(exc):
-                    raise InvalidInputError(
+                    raise NotFoundError(
                         f"model {self.name!r} has no version or alias {version_or_alias!r}",
                         hint="list versions with `ferry models list`; train one with `ferry train`",
                     ) from exc

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from ferryml.errors import FerryError, InvalidInputError
 from ferryml.serving.admin import AdminToken
+from ferryml.serving.request import YEARS_PATTERN
 from ferryml.serving.routing import Routing
 from ferryml.serving.service import Answer, ScoringService
 
@@ -65,6 +66,13 @@ _SCORE = {
         "latency_ms": {"type": "object"},
     },
     "required": ["request_id", "score", "decision", "threshold", "model", "arm", "degraded"],
+}
+
+
+_BATCH = {
+    "type": "object",
+    "properties": {"request_id": {"type": "string"}, "results": {"type": "array", "items": _SCORE}},
+    "required": ["request_id", "results"],
 }
 
 
@@ -172,9 +180,15 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         """Score one transaction: features, model, threshold, reasons."""
         return await handle(request, 1, lambda current, body: current.score(body))
 
-    batch_schema = {"type": "object", "properties": {"transactions": {"type": "array"}}}
+    batch_schema = {
+        "type": "object",
+        "properties": {"transactions": {"type": "array", "minItems": 1}},
+        "required": ["transactions"],
+    }
 
-    @app.post("/v1/score/batch", responses=responses, openapi_extra=body_doc(batch_schema))
+    batch_responses = {**responses, 200: {"content": {"application/json": {"schema": _BATCH}}}}
+
+    @app.post("/v1/score/batch", responses=batch_responses, openapi_extra=body_doc(batch_schema))
     async def score_batch(request: Request) -> Response:
         """Score several transactions (all valid, or none scored)."""
         return await handle(request, 16, lambda current, body: current.score_batch(body))
@@ -219,18 +233,25 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         "properties": {
             "labels": {
                 "type": "array",
+                "minItems": 1,
                 "items": {
                     "type": "object",
                     "properties": {
-                        "event_id": {"type": "string"},
+                        "event_id": {"type": "string", "minLength": 1, "maxLength": 256},
                         "label": {"type": "integer", "enum": [0, 1]},
-                        "label_time": {"type": "string", "format": "date-time"},
+                        "label_time": {
+                            "type": "string",
+                            "format": "date-time",
+                            "pattern": YEARS_PATTERN,
+                        },
                     },
                     "required": ["event_id", "label"],
+                    "additionalProperties": False,
                 },
             }
         },
         "required": ["labels"],
+        "additionalProperties": False,
     }
 
     @app.post(
@@ -246,7 +267,12 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
         401: {"description": "Missing or wrong bearer token"},
         403: {"description": "No admin token configured: the admin endpoints are off"},
         400: {"description": "A version or routing that cannot be applied, with the reason"},
-        409: {"description": "This service does not follow the registry"},
+        404: {"description": "The version or alias named does not exist"},
+        409: {
+            "description": "Not now: the current state does not allow it (a switch without a "
+            "blue_green routing, a rollback with nothing before), or this service does not "
+            "follow the registry"
+        },
         422: responses[422],
         503: responses[503],
     }
@@ -392,7 +418,14 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
                 fields
             )
             batch = paths["/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]
-            batch["schema"]["properties"]["transactions"]["items"] = fields
+            transactions = batch["schema"]["properties"]["transactions"]
+            transactions["items"] = fields
+            transactions["maxItems"] = state["service"].config.max_batch
+            from ferryml.serving.invocations import invocation_schema
+
+            model = state["service"].deployment.model
+            invocations = paths["/invocations"]["post"]["requestBody"]["content"]
+            invocations["application/json"]["schema"] = invocation_schema(model.features)
         schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes["bearer"] = {"type": "http", "scheme": "bearer"}
         return document

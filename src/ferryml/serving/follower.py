@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ferryml.errors import FerryError, InvalidInputError
+from ferryml.errors import ConflictError, FerryError, NotFoundError
 from ferryml.serving.deployment import Deployment
 from ferryml.serving.routing import Routing
 from ferryml.serving.state import SharedState
@@ -177,8 +177,10 @@ class Follower:
 
     def route(self, routing: Routing, *, actor: str) -> int:
         """Make every worker apply ``routing``."""
+        if routing.challenger is not None and routing.strategy != "single":
+            self.registry.get(routing.challenger)  # NotFoundError names what is missing
         if self._challenger_target(routing) is None and routing.strategy != "single":
-            raise InvalidInputError(
+            raise NotFoundError(
                 f"the challenger {routing.challenger!r} names no model version",
                 hint="register a challenger (`ferry train` does) or give a version number",
             )
@@ -242,7 +244,7 @@ class Follower:
         now serving and on standby."""
         routing = self.routing()
         if routing.strategy != "blue_green":
-            raise InvalidInputError(
+            raise ConflictError(
                 f"a switch needs the blue_green routing; the routing is {routing.strategy!r}",
                 hint='POST /admin/routing {"strategy": "blue_green", "challenger": "N"} first, '
                 "then wait for GET /v1/models to show it loaded",
@@ -250,7 +252,7 @@ class Follower:
         green = self._challenger_target(routing)
         blue = self.current().version
         if green is None or green == blue:
-            raise InvalidInputError(
+            raise ConflictError(
                 f"the blue_green challenger {routing.challenger!r} is not another version "
                 f"than the one served ({blue})",
                 hint="name another registered version as the challenger",
@@ -263,7 +265,7 @@ class Follower:
     def rollback(self, *, actor: str) -> str:
         """Pin the version this worker served before its latest swap."""
         if self.previous is None:
-            raise InvalidInputError(
+            raise ConflictError(
                 f"nothing to roll back to: version {self.current().version} is the first this "
                 "worker served",
                 hint='pin a version with POST /admin/reload {"version": "N"}',

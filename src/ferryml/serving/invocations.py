@@ -42,6 +42,11 @@ def parse_invocation(
         raise RequestError([_detail(["body"], "json_invalid", f"invalid JSON: {exc}")]) from exc
     if not isinstance(payload, Mapping):
         raise RequestError([_detail(["body"], "model_attributes_type", "a JSON object")])
+    unknown = sorted(set(payload) - {*FORMATS, "params"})
+    if unknown:
+        raise RequestError(
+            [_detail(["body", name], "extra_forbidden", "unexpected field") for name in unknown]
+        )
     keys = [key for key in FORMATS if key in payload]
     if len(keys) != 1:
         raise RequestError(
@@ -71,6 +76,49 @@ def parse_invocation(
     else:
         raise RequestError([_detail(["body", key], "value_error", "rows or columns")])
     return _matrix(records, features, key)
+
+
+def invocation_schema(features: Sequence[str]) -> dict[str, Any]:
+    """The JSON bodies this endpoint accepts for a model reading ``features``, as a JSON
+    schema: one format key (and MLflow's optional ``params``), every feature a number or null."""
+    number: dict[str, Any] = {"type": ["number", "null"]}
+    record = {
+        "type": "object",
+        "properties": dict.fromkeys(features, number),
+        "required": list(features),
+    }
+    row = {"type": "array", "items": number, "minItems": len(features), "maxItems": len(features)}
+    split = {
+        "type": "object",
+        "properties": {
+            "columns": {
+                "type": "array",
+                "items": {"enum": list(features)},
+                "minItems": len(features),
+                "maxItems": len(features),
+                "uniqueItems": True,
+            },
+            "data": {"type": "array", "items": row, "minItems": 1},
+        },
+        "required": ["columns", "data"],
+    }
+    shapes = {
+        "dataframe_split": split,
+        "dataframe_records": {"type": "array", "items": record, "minItems": 1},
+        "instances": {"type": "array", "items": {"anyOf": [record, row]}, "minItems": 1},
+        "inputs": {"type": "array", "items": {"anyOf": [record, row]}, "minItems": 1},
+    }
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {key: shape, "params": {"type": "object"}},
+                "required": [key],
+                "additionalProperties": False,
+            }
+            for key, shape in shapes.items()
+        ]
+    }
 
 
 def _csv(body: bytes, features: Sequence[str]) -> npt.NDArray[np.float64]:
@@ -121,4 +169,4 @@ def _detail(loc: list[Any], kind: str, message: str) -> dict[str, Any]:
     return {"loc": loc, "type": kind, "msg": message}
 
 
-__all__ = ["FORMATS", "parse_invocation"]
+__all__ = ["FORMATS", "invocation_schema", "parse_invocation"]

@@ -34,6 +34,11 @@ from ferryml.config.schema import ColumnType, SchemaConfig
 MAX_STRING = 256
 """Longest text value accepted (ids, categories): anything longer is an input error."""
 
+FIRST_YEAR, LAST_YEAR = 1700, 2199
+"""Times the window state can hold (microseconds exact as doubles: about 1685-2255)."""
+YEARS_PATTERN = "^(1[7-9]|2[01])[0-9]{2}-"
+"""The same bound in the OpenAPI document (JSON Schema has no date ranges)."""
+
 
 class RequestError(Exception):
     """A request that cannot be scored: a 422 with one detail per problem."""
@@ -120,12 +125,17 @@ class RequestFields:
     def json_schema(self) -> dict[str, Any]:
         """The request body's JSON schema (for the OpenAPI document)."""
         kinds: dict[str, dict[str, Any]] = {
-            "string": {"type": "string", "maxLength": MAX_STRING},
+            "string": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_STRING,
+                "pattern": "^[^\\u0000]*$",
+            },
             "float": {"type": "number"},
             "int": {"type": "integer"},
             "bool": {"type": "boolean"},
-            "timestamp": {"type": "string", "format": "date-time"},
-            "date": {"type": "string", "format": "date"},
+            "timestamp": {"type": "string", "format": "date-time", "pattern": YEARS_PATTERN},
+            "date": {"type": "string", "format": "date", "pattern": YEARS_PATTERN},
         }
         properties = {}
         for field in self.fields:
@@ -152,6 +162,8 @@ def _coerce(value: Any, kind: ColumnType) -> tuple[Any, str]:
             return None, "a string is expected"
         if len(value) > MAX_STRING:
             return None, f"at most {MAX_STRING} characters"
+        if not value or "\x00" in value:  # ids and keys name things: never empty, never NUL
+            return None, "a non-empty string without NUL characters (null for no value)"
         return value, ""
     if kind in ("float", "int"):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -173,6 +185,8 @@ def _coerce(value: Any, kind: ColumnType) -> tuple[Any, str]:
         return None, "an ISO 8601 " + ("date-time" if kind == "timestamp" else "date")
     if isinstance(parsed, datetime) and parsed.tzinfo is None:
         return None, "a time zone is required (e.g. 2025-12-01T10:00:00Z)"
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        return None, f"a year from {FIRST_YEAR} to {LAST_YEAR} is expected"
     return parsed, ""
 
 
@@ -185,4 +199,4 @@ def _detail(loc: Sequence[str | int], kind: str, message: str, value: Any) -> di
     return {"loc": list(loc), "type": kind, "msg": message, "input": shown}
 
 
-__all__ = ["MAX_STRING", "RequestError", "RequestFields"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_STRING", "RequestError", "RequestFields"]

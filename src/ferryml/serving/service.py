@@ -26,7 +26,7 @@ from ferryml.serving.config import ServingConfig
 from ferryml.serving.deployment import Deployment, Scored, deployment_loader, load_version
 from ferryml.serving.follower import PIN, Follower
 from ferryml.serving.predlog import PredictionLog, Shipper, iso_time
-from ferryml.serving.request import RequestError, RequestFields
+from ferryml.serving.request import FIRST_YEAR, LAST_YEAR, RequestError, RequestFields
 from ferryml.serving.routing import CHALLENGER, CHAMPION, Routing
 from ferryml.serving.shadow import ShadowProcess
 from ferryml.serving.state import SharedState
@@ -87,6 +87,7 @@ class ScoringService:
         """The routing and the challenger's deployment, swapped together."""
         self.shadow: ShadowProcess | None = None
         """The challenger's shadow process, while the routing is ``shadow``."""
+        self._starts = 0
         self.follower: Follower | None = None
         if load is not None and registry is not None:
             self.follower = Follower(
@@ -154,7 +155,11 @@ class ScoringService:
 
     def start(self) -> None:
         """Warm the deployment up, start shipping the prediction log and sampling the
-        process's resources."""
+        process's resources. Counted: an app started twice around one service (two ASGI
+        lifespans) starts it once, and the last :meth:`stop` stops it."""
+        self._starts += 1
+        if self._starts > 1:
+            return
         self.deployment.warm_up()
         # Everything loaded so far (MLflow, Feast, pandas, the model) lives as long as the
         # process: frozen, the collector stops walking it, which took tens of milliseconds
@@ -168,6 +173,9 @@ class ScoringService:
             self.follower.start()
 
     def stop(self) -> None:
+        self._starts -= 1
+        if self._starts > 0:
+            return
         if self.follower is not None:
             self.follower.stop()
         self._shadow_to(None)
@@ -372,7 +380,14 @@ class ScoringService:
             raise InvalidInputError("the schema declares no label column")
         items = body.get("labels") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
-            detail = [{"loc": ["body", "labels"], "type": "value_error", "msg": "a list"}]
+            detail = [{"loc": ["body", "labels"], "type": "value_error", "msg": "a non-empty list"}]
+            return Answer(422, {"detail": detail})
+        extra = sorted(set(body) - {"labels"})
+        if extra:
+            detail = [
+                {"loc": ["body", name], "type": "extra_forbidden", "msg": "unexpected field"}
+                for name in extra
+            ]
             return Answer(422, {"detail": detail})
         rows, details = [], []
         now = self.context.clock.now()
@@ -450,8 +465,8 @@ def _label_row(
     if item.get("label_time") is not None:
         try:
             when = datetime.fromisoformat(str(item["label_time"]))
-            if when.tzinfo is None:
-                raise ValueError("no time zone")
+            if when.tzinfo is None or not FIRST_YEAR <= when.year <= LAST_YEAR:
+                raise ValueError("no time zone, or out of range")
         except ValueError:
             problems.append(
                 {"loc": [*loc, "label_time"], "type": "datetime_type", "msg": "ISO 8601 with zone"}
