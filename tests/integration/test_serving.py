@@ -407,6 +407,29 @@ def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
     assert actions.count("serving.switch") == 2
 
 
+def test_a_model_on_another_feature_set_version_is_served_with_its_builds_definitions(
+    service: ScoringService, context: ProjectContext, events: list[dict[str, Any]]
+) -> None:
+    from ferryml.features.graph import compile_features
+    from ferryml.serving.deployment import deployment_loader
+
+    root = context.workspace.root
+    moved = load_config(
+        root / "configs" / "ferry.yaml",
+        overrides=[*TRAINABLE_SETTINGS, "features.owner=another-team"],
+    )
+    config = moved.config
+    now_defined = compile_features(config.project.name, config.features, config.schema_)
+    served = service.deployment
+    assert now_defined.version != served.feature_set.version  # the definitions moved on
+    _, load = deployment_loader(moved, root)
+    deployment = load(served.version)  # refused before builds kept their definitions
+    assert deployment.feature_set.version == served.feature_set.version
+    for body in events[200:220]:
+        event = service.fields.parse(dict(body))
+        assert deployment.score(dict(event)).score == served.score(dict(event)).score
+
+
 def test_mlflow_clients_get_what_mlflow_would_answer(
     client: TestClient, service: ScoringService, context: ProjectContext
 ) -> None:

@@ -210,4 +210,7 @@ def _manifest(
             {"name": s.name, "dtype": s.dtype, "owner": s.owner, "description": s.description}
             for s in feature_set.outputs
         ],
+        # what the build was compiled from: a model on it can be served after the config's
+        # definitions move on (a challenger on another feature-set version than the champion)
+        "definitions": feature_set.config.model_dump(mode="json", exclude={"store"}),
     }

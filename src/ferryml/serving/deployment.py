@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ferryml.errors import InvalidInputError, ServiceUnavailableError, StorageError
-from ferryml.features.build import FITTED_FILE, load_build
+from ferryml.features.build import FITTED_FILE, MANIFEST, load_build
 from ferryml.features.graph import FeatureSet, compile_features
 from ferryml.features.offline import load_fitted
 from ferryml.features.online import BatchFeatureReader, OnlineFeatures
@@ -284,14 +284,37 @@ def _feature_set_of(
     feature_set = compile_features(
         config.project.name, config.features, config.schema_, source=loaded.source
     )
-    built_with = load_build(build)["feature_set_version"]
+    manifest = load_build(build)
+    built_with = manifest["feature_set_version"]
     if built_with != feature_set.version:
-        raise InvalidInputError(
-            f"the model was trained on feature set {built_with}; the config defines "
-            f"{feature_set.version}",
-            hint="serve with the config the model was trained with, or retrain and promote",
-        )
+        feature_set = _feature_set_of_build(loaded, build, manifest, feature_set.version)
     load_fitted(feature_set, json.loads((build / FITTED_FILE).read_text()))
+    return feature_set
+
+
+def _feature_set_of_build(
+    loaded: LoadedConfig, build: Path, manifest: dict[str, Any], current: str
+) -> FeatureSet:
+    """The feature set a model was built on when the config now defines another: compiled
+    from the definitions its build kept (the stores stay the config's)."""
+    from ferryml.features.definitions import FeaturesConfig
+
+    built_with = manifest["feature_set_version"]
+    refusal = f"the model was trained on feature set {built_with}; the config defines {current}"
+    hint = "serve with the config the model was trained with, or retrain and promote"
+    definitions = manifest.get("definitions")
+    if not isinstance(definitions, dict):  # a build made before builds kept them
+        raise InvalidInputError(refusal + ", and its build did not keep its definitions", hint=hint)
+    config = loaded.config
+    store = config.features.store.model_dump(mode="json")
+    features = FeaturesConfig.model_validate({**definitions, "store": store})
+    feature_set = compile_features(
+        config.project.name, features, config.schema_, source=str(build / MANIFEST)
+    )
+    if feature_set.version != built_with:  # the schema or the transforms' code changed since
+        raise InvalidInputError(
+            refusal + f"; its kept definitions compile to {feature_set.version} today", hint=hint
+        )
     return feature_set
 
 
