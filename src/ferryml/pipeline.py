@@ -41,8 +41,6 @@ from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from ferryml.features.build import FeatureBuild
     from ferryml.features.dfs import DiscoveryResult
     from ferryml.features.project_store import Materialized, ProjectFeatureStore
@@ -68,14 +66,6 @@ class ProjectContext:
     audit: AuditTrail
     datasets: DatasetStore
     clock: Clock
-    engine: Engine | None = None
-    """The platform DB's engine the audit trail and the datasets share."""
-
-    def close(self) -> None:
-        """Close the platform DB's pooled connections (a long-lived process opening several
-        contexts, a test); the context is not used afterwards."""
-        if self.engine is not None:
-            self.engine.dispose()
 
     @classmethod
     def open(
@@ -92,14 +82,7 @@ class ProjectContext:
         upgrade(engine)
         audit = AuditTrail(engine, workspace.project, clock=clock)
         datasets = DatasetStore(engine, workspace.project, workspace.processed, clock=clock)
-        return cls(
-            loaded=loaded,
-            workspace=workspace,
-            audit=audit,
-            datasets=datasets,
-            clock=clock,
-            engine=engine,
-        )
+        return cls(loaded=loaded, workspace=workspace, audit=audit, datasets=datasets, clock=clock)
 
 
 def report_stamp(context: ProjectContext) -> str:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import RUN_ID, TRAINABLE_SETTINGS, fresh_database, register_run
+from conftest import TRAINABLE_SETTINGS, register_run
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.pipeline import ProjectContext
@@ -54,31 +53,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def quickstarted(root: Path, extra: tuple[str, ...] = ()) -> Path:
-    sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("serve") / "ws"
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
     result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     return root
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A trained, gated and promoted workspace, its platform DB a SQLite file."""
-    return quickstarted(tmp_path_factory.mktemp("serve") / "ws")
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def any_workspace(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Path, tuple[str, ...]]]:
-    """The same on each platform DB, with the settings that say which: with PostgreSQL (a
-    fresh database) the prediction log ships there and the shared routing state lives there."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("workspace"), ()
-        return
-    with fresh_database(f"ferryml_serve_{RUN_ID}") as url:
-        extra = (f"storage.database_url={url}",)
-        yield quickstarted(tmp_path_factory.mktemp("serve-pg") / "ws", extra), extra
 
 
 TOKEN = "admin-token-of-the-process-tests"
@@ -112,12 +93,9 @@ def start_server(
     pytest.fail("ferry serve did not become ready within 120 s")
 
 
-def test_a_killed_worker_loses_no_acknowledged_prediction(
-    any_workspace: tuple[Path, tuple[str, ...]],
-) -> None:
-    workspace, database = any_workspace
+def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> None:
     port = free_port()
-    server = start_server(workspace, port, database)
+    server = start_server(workspace, port)
     acknowledged: list[str] = []
     pids: set[str] = set()
     failures: list[str] = []
@@ -173,9 +151,7 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(
     )
     assert counted >= len(acknowledged)
     # what a restarted server does first: ship whatever is left on disk, the victim's included
-    loaded = load_config(
-        workspace / "configs" / "ferry.yaml", overrides=[*TRAINABLE_SETTINGS, *database]
-    )
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     context = ProjectContext.open(loaded, create=False)
     engine = make_engine(context.workspace.database_url)
     directory = context.workspace.root / loaded.config.serving.prediction_log.directory
@@ -187,8 +163,6 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(
                 select(predictions.c.request_id).where(predictions.c.status == 200)
             )
         }
-    engine.dispose()
-    context.close()
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged predictions are not in the database"
     assert len(acknowledged) == len(set(acknowledged))
@@ -327,12 +301,9 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
 
 
 def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
-    any_workspace: tuple[Path, tuple[str, ...]],
+    workspace: Path,
 ) -> None:
-    workspace, database = any_workspace
-    loaded = load_config(
-        workspace / "configs" / "ferry.yaml", overrides=[*TRAINABLE_SETTINGS, *database]
-    )
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     registry, _ = deployment_loader(loaded, workspace)
     champion = registry.get("champion")
     run = registry.tracker.get_run(champion.run_id or "")
@@ -356,7 +327,7 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
     bodies = real_events(context, 2000)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(workspace, port, (*canary, *database))
+    server = start_server(workspace, port, canary)
     statuses: list[str] = []
     arms: set[tuple[str, str]] = set()
     stop = threading.Event()
@@ -415,7 +386,5 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
     from ferryml.serving.state import SharedState
 
     step = SharedState(engine, context.workspace.project).read("canary")[1]
-    engine.dispose()
-    context.close()
     assert step["status"] == "rolled back"
     assert any("approval" in reason for reason in step["reasons"]), step["reasons"]
