@@ -190,6 +190,27 @@ def real_events(context: ProjectContext, count: int) -> list[dict[str, Any]]:
     ]
 
 
+def admin_call(base: str, path: str, body: dict[str, Any]) -> Any:
+    """An admin call with the token; it must be accepted (202). Its answer."""
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    response = httpx.post(base + path, json=body, headers=headers, timeout=30)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def on_both_workers(base: str, check: Any, what: str) -> None:
+    """Wait until the latest GET /v1/models of each of the two workers satisfies ``check``."""
+    latest: dict[str, bool] = {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        response = httpx.get(base + "/v1/models", timeout=10)
+        latest[response.headers["x-ferry-worker"]] = bool(check(response.json()))
+        if len(latest) >= 2 and all(latest.values()):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"not on both workers within 90 s: {what} ({latest})")
+
+
 def stop_server(server: subprocess.Popen[bytes]) -> None:
     server.send_signal(signal.SIGTERM)
     try:
@@ -233,22 +254,10 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
                 answers.append((str(response.status_code), version))
 
     def admin(path: str, body: dict[str, Any]) -> Any:
-        headers = {"authorization": f"Bearer {TOKEN}"}
-        response = httpx.post(base + path, json=body, headers=headers, timeout=30)
-        assert response.status_code == 202, response.text
-        return response.json()
+        return admin_call(base, path, body)
 
     def everywhere(check: Any, what: str) -> None:
-        """Wait until both workers' GET /v1/models satisfy ``check``."""
-        latest: dict[str, bool] = {}
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            response = httpx.get(base + "/v1/models", timeout=10)
-            latest[response.headers["x-ferry-worker"]] = bool(check(response.json()))
-            if len(latest) >= 2 and all(latest.values()):
-                return
-            time.sleep(0.2)
-        pytest.fail(f"not on both workers within 90 s: {what} ({latest})")
+        on_both_workers(base, check, what)
 
     def serving(version: str) -> Any:
         return lambda models: models["models"][0]["version"] == version
@@ -351,20 +360,10 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
                     arms.add((answer["arm"], answer["model"]["version"]))
 
     def routing_everywhere(check: Any, what: str) -> None:
-        latest: dict[str, bool] = {}
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            response = httpx.get(base + "/v1/models", timeout=10)
-            latest[response.headers["x-ferry-worker"]] = bool(check(response.json()["routing"]))
-            if len(latest) >= 2 and all(latest.values()):
-                return
-            time.sleep(0.2)
-        pytest.fail(f"not on both workers within 90 s: {what} ({latest})")
+        on_both_workers(base, lambda models: check(models["routing"]), what)
 
     def route(body: dict[str, Any]) -> None:
-        headers = {"authorization": f"Bearer {TOKEN}"}
-        response = httpx.post(base + "/admin/routing", json=body, headers=headers, timeout=30)
-        assert response.status_code == 202, response.text
+        admin_call(base, "/admin/routing", body)
 
     threads = [threading.Thread(target=load, args=(i,)) for i in range(3)]
     try:
