@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 from scipy import stats
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, Row, and_, select
 
 from ferryml.errors import InvalidInputError
 from ferryml.serving.deployment import BLOCK
@@ -43,6 +43,8 @@ from ferryml.storage.tables import labels, predictions
 from ferryml.training.config import CostConfig
 
 ARMS = (CHAMPION, CHALLENGER)
+AnswerRow = Row[Any, Any, Any, Any, Any, Any, Any]
+"""One answer and its label: arm, model_version, event_id, event_time, decision, record, label."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def read_outcomes(
         )
         .order_by(predictions.c.ts)
     )
-    rows: dict[str, dict[str, tuple[Any, ...]]] = {arm: {} for arm in ARMS}
+    rows: dict[str, dict[str, AnswerRow]] = {arm: {} for arm in ARMS}
     not_matured = 0
     with engine.connect() as conn:
         for row in conn.execute(query):
@@ -225,26 +227,26 @@ def read_outcomes(
                 not_matured += 1
                 continue
             # a retried event keeps its first answer
-            rows[row.arm].setdefault(row.event_id or row.record, tuple(row))
+            rows[row.arm].setdefault(row.event_id or row.record, row)
     return {arm: _outcomes(list(by_event.values()), costs) for arm, by_event in rows.items()}, (
         not_matured
     )
 
 
-def _outcomes(rows: Sequence[tuple[Any, ...]], costs: CostConfig) -> ArmOutcomes:
-    blocked = np.array([row[4] == BLOCK for row in rows], dtype=bool)
-    fraud = np.array([row[6] == 1 for row in rows], dtype=bool)
+def _outcomes(rows: Sequence[AnswerRow], costs: CostConfig) -> ArmOutcomes:
+    blocked = np.array([row.decision == BLOCK for row in rows], dtype=bool)
+    fraud = np.array([row.label == 1 for row in rows], dtype=bool)
     cost = np.zeros(len(rows))
     cost[blocked & ~fraud] = costs.false_positive
     by_default = 0
     for index in np.flatnonzero(fraud & ~blocked):
-        amount = _amount(rows[int(index)][5], costs.false_negative_column)
+        amount = _amount(rows[int(index)].record, costs.false_negative_column)
         if amount is None:
             by_default += 1
             cost[index] = costs.false_negative
         else:
             cost[index] = amount * costs.false_negative_factor
-    versions = tuple(sorted({str(row[1]) for row in rows}))
+    versions = tuple(sorted({str(row.model_version) for row in rows}))
     return ArmOutcomes(versions, blocked, fraud, cost, by_default)
 
 
