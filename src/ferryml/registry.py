@@ -69,6 +69,9 @@ class ModelRegistry:
     ) -> RegisteredVersion:
         """A new version of the model from ``model_uri`` (e.g. ``models:/m-…``)."""
         client = self.tracker.client
+        # MLflow resolves a ``models:/`` source through its global tracking URI, not the
+        # client's: in a process that opened another workspace it would look there.
+        self.tracker.activate()
         with mlflow_errors(self.tracker.uri, f"register a version of {self.name!r}"):
             try:
                 client.get_registered_model(self.name)

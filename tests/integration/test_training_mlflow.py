@@ -127,3 +127,21 @@ def test_the_same_data_and_seed_give_the_same_model_files(
     for a, b in zip(first.models, second.models, strict=True):
         assert a.run_id != b.run_id
         assert a.sha256 == b.sha256, f"{a.name} is not reproducible"
+
+
+def test_a_registry_registers_in_its_own_backend_after_another_was_activated(
+    prepared: PreparedData, tracker: Tracker, tmp_path: Path, _mlflow_sqlite_template: Path
+) -> None:
+    """One process, two workspaces: opening the second must not make the first register
+    against it (``models:/`` URIs of logged models resolve through MLflow's global URI)."""
+    result = train_models(prepared, CONFIG, tracker, lineage={}, artifacts={}, only=["gbm"])
+    other_db = tmp_path / "other.db"
+    other_db.write_bytes(_mlflow_sqlite_template.read_bytes())
+    other = Tracker(f"sqlite:///{other_db}", "other", tmp_path / "other-runs")
+    other.activate()  # what opening a second workspace in the same process does
+    registry = ModelRegistry(tracker, f"model-{next(_names)}")
+    version = registry.register(
+        result.best.model_uri, result.best.sha256, run_id=result.best.run_id
+    )
+    assert version.version == "1"
+    assert registry.download("1", tmp_path / "downloaded").joinpath("MLmodel").is_file()

@@ -80,7 +80,10 @@ class Tracker:
 
     def activate(self) -> None:
         """Point MLflow's module-level functions at this backend (``models:/`` URIs of logged
-        models resolve through the global tracking URI, whatever ``tracking_uri`` says)."""
+        models resolve through the global tracking URI, whatever ``tracking_uri`` says).
+
+        Every operation here that uses those functions or resolves a ``models:/`` URI calls
+        this first, so a process that opened several workspaces acts on the right one."""
         import mlflow
 
         mlflow.set_tracking_uri(self.uri)
