@@ -95,7 +95,7 @@ def _postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
 
 
 @contextmanager
-def _fresh_database(name: str) -> Iterator[str]:
+def fresh_database(name: str) -> Iterator[str]:
     """A new PostgreSQL database ``name``; its URL; dropped (FORCE) at the end."""
     try:
         with _postgres_admin() as admin:
@@ -114,7 +114,7 @@ def _fresh_database(name: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL database for this session; dropped (FORCE) at the end."""
-    with _fresh_database(f"ferryml_test_{RUN_ID}") as url:
+    with fresh_database(f"ferryml_test_{RUN_ID}") as url:
         yield url
 
 
@@ -172,7 +172,7 @@ def _mlflow_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _mlflow_postgres() -> Iterator[str]:
-    with _fresh_database(f"ferryml_mlflow_{RUN_ID}") as url:
+    with fresh_database(f"ferryml_mlflow_{RUN_ID}") as url:
         _migrated_mlflow(url)
         yield url
 

@@ -21,6 +21,7 @@ from ferryml.cli_common import (
     ConfigOption,
     SetOption,
     err,
+    open_project,
     out,
     state,
 )
@@ -111,12 +112,12 @@ def init(
 
     Example: [bold]ferry init my-fraud && ferry generate -c my-fraud/configs/ferry.yaml[/bold]
     """
-    from ferryml.pipeline import ProjectContext, record_new_workspace
+    from ferryml.pipeline import record_new_workspace
     from ferryml.workspace import write_starter_config
 
     name = project or _default_project_name(directory)
     config_path = write_starter_config(directory, name, force=force)
-    context = ProjectContext.open(_load(config_path, {}, None))
+    context = open_project(_load(config_path, {}, None))
     record_new_workspace(context)
     out.print(
         f"[green]✓[/green] workspace for project [bold]{name}[/bold] in {context.workspace.root}"
@@ -150,12 +151,12 @@ def generate(
 
     Example: [bold]ferry generate --days 14 --seed 7 --set data.synth.start=2025-12-01[/bold]
     """
-    from ferryml.pipeline import ProjectContext, generate_data
+    from ferryml.pipeline import generate_data
 
     flags = {
         k: v for k, v in {"data.synth.days": days, "data.synth.seed": seed}.items() if v is not None
     }
-    context = ProjectContext.open(_load(config, flags, set_))
+    context = open_project(_load(config, flags, set_))
     with _progress_bar("generating days") as progress:
         manifest = generate_data(context, out_dir, progress)
     _print_manifest(manifest)
@@ -184,7 +185,6 @@ def quickstart(
     from ferryml.evaluation.project import gate_runs
     from ferryml.evaluation.promotion import promote
     from ferryml.pipeline import (
-        ProjectContext,
         build_feature_store,
         generate_data,
         ingest_data,
@@ -197,7 +197,7 @@ def quickstart(
     created = not config_path.exists()
     if created:
         write_starter_config(workspace, "fraud")
-    context = ProjectContext.open(_load(config_path, {}, set_))
+    context = open_project(_load(config_path, {}, set_))
     if created:
         record_new_workspace(context)
     out.rule("[bold]ferryml quickstart")
@@ -289,9 +289,9 @@ def ingest(
 
     Example: [bold]ferry ingest transactions -c my-fraud/configs/ferry.yaml[/bold]
     """
-    from ferryml.pipeline import ProjectContext, ingest_data
+    from ferryml.pipeline import ingest_data
 
-    context = ProjectContext.open(_load(config, {}, set_))
+    context = open_project(_load(config, {}, set_))
     when = None if as_of is None else as_of.replace(tzinfo=UTC)
     with _progress_bar(f"ingesting {dataset or ''}".strip()) as progress:
         result = ingest_data(context, dataset, _rows_only(progress), as_of=when)
@@ -360,9 +360,9 @@ def validate(
 
     Example: [bold]ferry validate transactions -c my-fraud/configs/ferry.yaml[/bold]
     """
-    from ferryml.pipeline import ProjectContext, validate_version
+    from ferryml.pipeline import validate_version
 
-    context = ProjectContext.open(_load(config, {}, None), create=False)
+    context = open_project(_load(config, {}, None), create=False)
     when = None if as_of is None else as_of.replace(tzinfo=UTC)
     result = validate_version(context, ref, as_of=when)
     summary = result.summary
@@ -387,9 +387,8 @@ def data_list(
     config: ConfigOption = None,
 ) -> None:
     """List published dataset versions, newest first."""
-    from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(_load(config, {}, None), create=False)
+    context = open_project(_load(config, {}, None), create=False)
     table = Table("dataset@version", "rows", "created (UTC)", "source", title="datasets")
     for version in sorted(context.datasets.list(dataset), key=lambda v: v.created_at, reverse=True):
         where = (
@@ -408,9 +407,9 @@ def data_show(
     config: ConfigOption = None,
 ) -> None:
     """Show one dataset version: its schema, rows, hash, source and lineage."""
-    from ferryml.pipeline import ProjectContext, resolve_version
+    from ferryml.pipeline import resolve_version
 
-    context = ProjectContext.open(_load(config, {}, None), create=False)
+    context = open_project(_load(config, {}, None), create=False)
     version = resolve_version(context, ref)
     out.print(f"[bold]{version.ref}[/bold]", highlight=False)
     out.print(f"rows: {version.rows:,}\ncontent hash: {version.content_hash}\npath: {version.path}")
@@ -435,9 +434,8 @@ def data_diff(
 ) -> None:
     """Compare two versions of a dataset: schema changes, rows added and removed by key,
     null counts."""
-    from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(_load(config, {}, None), create=False)
+    context = open_project(_load(config, {}, None), create=False)
     diff = context.datasets.diff(dataset, a, b)
     out.print(yaml.safe_dump(dataclasses.asdict(diff), sort_keys=False), markup=False)
 
@@ -467,9 +465,8 @@ def audit_log(
     limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 20,
 ) -> None:
     """Show the most recent audit entries of the project."""
-    from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(_load(config, {}, None), create=False)
+    context = open_project(_load(config, {}, None), create=False)
     table = Table(title="audit trail")
     for header in ("seq", "time (UTC)", "actor", "action", "object"):
         table.add_column(header, overflow="fold")  # audit text is evidence: never cut it
@@ -484,9 +481,8 @@ def audit_log(
 @_friendly_errors
 def audit_verify(config: ConfigOption = None) -> None:
     """Recompute the audit trail's hash chain; exit 1 naming the first entry that was edited."""
-    from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(_load(config, {}, None), create=False)
+    context = open_project(_load(config, {}, None), create=False)
     count = context.audit.verify()
     out.print(f"[green]✓[/green] {count} audit entries verified; the hash chain is intact")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 import yaml
@@ -18,6 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ferryml.config.loader import LoadedConfig, load_config
 from ferryml.errors import FerryError
 from ferryml.logs import LogFormat, configure_logging
+
+if TYPE_CHECKING:
+    from ferryml.pipeline import ProjectContext
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,13 +49,34 @@ SetOption = Annotated[
 ]
 
 
+_command_ends: list[ExitStack] = []
+"""What to close when the running command ends (innermost last): see :func:`friendly_errors`."""
+
+
+def open_project(loaded: LoadedConfig, *, create: bool = True) -> ProjectContext:
+    """The project opened for the running command, its platform DB's connections closed when
+    the command ends (in-process callers such as tests run many commands in one process)."""
+    from ferryml.pipeline import ProjectContext
+
+    context = ProjectContext.open(loaded, create=create)
+    if _command_ends:
+        _command_ends[-1].callback(context.close)
+    return context
+
+
 def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a FerryError into a message and exit code 1 (the traceback only with --debug)."""
+    """Turn a FerryError into a message and exit code 1 (the traceback only with --debug);
+    close what the command opened with :func:`open_project` when it ends, however it ends."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            with ExitStack() as stack:
+                _command_ends.append(stack)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    _command_ends.pop()
         except FerryError as exc:
             if state["debug"]:
                 raise

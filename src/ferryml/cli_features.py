@@ -14,7 +14,14 @@ import typer
 import yaml
 from rich.table import Table
 
-from ferryml.cli_common import ConfigOption, SetOption, friendly_errors, load, out
+from ferryml.cli_common import (
+    ConfigOption,
+    SetOption,
+    friendly_errors,
+    load,
+    open_project,
+    out,
+)
 from ferryml.errors import InvalidInputError
 
 features_app = typer.Typer(
@@ -53,9 +60,9 @@ def build(
 
     Example: [bold]ferry features build transactions --fit-until 2025-12-01[/bold]
     """
-    from ferryml.pipeline import ProjectContext, build_feature_store
+    from ferryml.pipeline import build_feature_store
 
-    context = ProjectContext.open(load(config, {}, set_))
+    context = open_project(load(config, {}, set_))
     with out.status("building features (point-in-time joins, windows, encodings)…"):
         result = build_feature_store(context, dataset, fit_until=_utc(fit_until))
     print_build(result)
@@ -73,9 +80,9 @@ def materialize(
 
     Run it after a Redis restart (the local Redis keeps nothing on disk) or nightly.
     """
-    from ferryml.pipeline import ProjectContext, materialize_features
+    from ferryml.pipeline import materialize_features
 
-    context = ProjectContext.open(load(config, {}, set_), create=False)
+    context = open_project(load(config, {}, set_), create=False)
     with out.status("loading the online store…"):
         materialized = materialize_features(context, as_of=_utc(as_of))
     _print_materialized(materialized)
@@ -110,9 +117,9 @@ def discover(
 
     Example: [bold]ferry features discover --sample-size 100 --top-k 5[/bold]
     """
-    from ferryml.pipeline import ProjectContext, discover_features
+    from ferryml.pipeline import discover_features
 
-    context = ProjectContext.open(load(config, {}, set_), create=False)
+    context = open_project(load(config, {}, set_), create=False)
     with out.status(f"running DFS on {sample_size} sampled events…"):
         result, path = discover_features(
             context, dataset, sample_size=sample_size, top_k=top_k, seed=seed, out=out_file

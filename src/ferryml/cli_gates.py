@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ferryml.cli_common import ConfigOption, SetOption, friendly_errors, load, out
+from ferryml.cli_common import (
+    ConfigOption,
+    SetOption,
+    friendly_errors,
+    load,
+    open_project,
+    out,
+)
 from ferryml.cli_features import DateOption
 
 if TYPE_CHECKING:
@@ -79,9 +86,8 @@ def gate(
     from ferryml.evaluation.project import gate_runs, training_runs
     from ferryml.evaluation.promotion import promote
     from ferryml.features.values import to_micros
-    from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(load(config, {}, set_))
+    context = open_project(load(config, {}, set_))
     candidates = list(run_ids or [])
     if training is not None:
         candidates += training_runs(context, training)
@@ -198,9 +204,8 @@ def promote(
     Example: [bold]ferry promote 3f2a… [/bold]
     """
     from ferryml.evaluation.promotion import promote as promote_run
-    from ferryml.pipeline import ProjectContext
 
-    context = ProjectContext.open(load(config, {}, set_))
+    context = open_project(load(config, {}, set_))
     version = promote_run(context, run_id, override_reason=override_reason)
     note = " (override recorded)" if override_reason else ""
     out.print(f"[green]✓[/green] {version.name} v{version.version} is the champion{note}")

@@ -18,6 +18,7 @@ from ferryml.cli_common import (
     SetOption,
     friendly_errors,
     load,
+    open_project,
     out,
     progress_bar,
 )
@@ -47,7 +48,6 @@ def serve(
     Example: [bold]ferry serve --port 8000[/bold], then
     [bold]curl -X POST localhost:8000/v1/score -d @transaction.json[/bold]
     """
-    from ferryml.pipeline import ProjectContext
 
     overrides = {
         key: value
@@ -59,7 +59,7 @@ def serve(
         if value is not None
     }
     loaded = load(config, overrides, set_)
-    context = ProjectContext.open(loaded, create=False)
+    context = open_project(loaded, create=False)
     # Every worker writes its metrics here, and /metrics sums them (a fresh directory per
     # start). Set before the serving modules are imported: their metrics choose between
     # memory and files then (see ferryml.serving.metrics).
@@ -123,14 +123,13 @@ def ingest_labels(
 
     Example: [bold]ferry labels ingest chargebacks-2025-12.csv[/bold]
     """
-    from ferryml.pipeline import ProjectContext, current_actor
+    from ferryml.pipeline import current_actor
     from ferryml.serving.labels import read_label_file
     from ferryml.serving.service import insert_labels
-    from ferryml.storage.db import make_engine
 
-    context = ProjectContext.open(load(config, {}, set_), create=False)
+    context = open_project(load(config, {}, set_), create=False)
     rows = read_label_file(path, project=context.workspace.project, now=context.clock.now())
-    new = insert_labels(make_engine(context.workspace.database_url), rows)
+    new = insert_labels(context.engine, rows)
     context.audit.append(
         current_actor(), "labels.ingest", path.name, {"rows": len(rows), "new": new}
     )
@@ -179,12 +178,12 @@ def simulate(
 
     from ferryml.features.build import read_events
     from ferryml.features.project_store import ProjectFeatureStore
-    from ferryml.pipeline import ProjectContext, resolve_version
+    from ferryml.pipeline import resolve_version
     from ferryml.serving.request import RequestFields
     from ferryml.serving.simulate import replay
 
     loaded = load(config, {}, set_)
-    context = ProjectContext.open(loaded, create=False)
+    context = open_project(loaded, create=False)
     settings = loaded.config.serving
     schema = loaded.config.schema_
     store = ProjectFeatureStore(loaded, context.workspace.root)
@@ -266,15 +265,13 @@ def ab_report(
     from rich.table import Table
 
     from ferryml.errors import InvalidInputError
-    from ferryml.pipeline import ProjectContext
     from ferryml.serving.experiment import experiment_report
     from ferryml.serving.follower import ROUTING
     from ferryml.serving.state import SharedState
-    from ferryml.storage.db import make_engine
 
     loaded = load(config, {}, set_)
-    context = ProjectContext.open(loaded, create=False)
-    engine = make_engine(context.workspace.database_url)
+    context = open_project(loaded, create=False)
+    engine = context.engine
     project = context.workspace.project
     if since is None:
         _, routing, changed = SharedState(engine, project).read_dated(ROUTING)

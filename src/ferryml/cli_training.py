@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ferryml.cli_common import ConfigOption, SetOption, friendly_errors, load, out
+from ferryml.cli_common import (
+    ConfigOption,
+    SetOption,
+    friendly_errors,
+    load,
+    open_project,
+    out,
+)
 from ferryml.cli_features import DateOption
 
 if TYPE_CHECKING:
@@ -73,10 +80,9 @@ def train(
 
     Example: [bold]ferry train --model lightgbm --as-of 2025-12-31[/bold]
     """
-    from ferryml.pipeline import ProjectContext
     from ferryml.training.project import summary_json, train_project
 
-    context = ProjectContext.open(load(config, {}, set_))
+    context = open_project(load(config, {}, set_))
     if from_run is not None:
         _reproduce(context, from_run)
         return
@@ -220,10 +226,9 @@ def ui(
 
     Example: [bold]ferry ui --port 5001[/bold], then open http://127.0.0.1:5001
     """
-    from ferryml.pipeline import ProjectContext
     from ferryml.training.project import tracker_for
 
-    context = ProjectContext.open(load(config, {}, set_), create=False)
+    context = open_project(load(config, {}, set_), create=False)
     tracker = tracker_for(context.loaded, context.workspace.root)
     command = [
         sys.executable,

@@ -41,6 +41,8 @@ from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from ferryml.features.build import FeatureBuild
     from ferryml.features.dfs import DiscoveryResult
     from ferryml.features.project_store import Materialized, ProjectFeatureStore
@@ -66,6 +68,15 @@ class ProjectContext:
     audit: AuditTrail
     datasets: DatasetStore
     clock: Clock
+    engine: Engine
+    """The platform DB, shared by the audit trail, the datasets and whoever else needs it."""
+
+    def close(self) -> None:
+        """Close the platform DB's pooled connections; the context is not used afterwards.
+
+        A one-shot command may leave this to the process's end; a long-lived process opening
+        several contexts (a server, a test session) must not."""
+        self.engine.dispose()
 
     @classmethod
     def open(
@@ -82,7 +93,14 @@ class ProjectContext:
         upgrade(engine)
         audit = AuditTrail(engine, workspace.project, clock=clock)
         datasets = DatasetStore(engine, workspace.project, workspace.processed, clock=clock)
-        return cls(loaded=loaded, workspace=workspace, audit=audit, datasets=datasets, clock=clock)
+        return cls(
+            loaded=loaded,
+            workspace=workspace,
+            audit=audit,
+            datasets=datasets,
+            clock=clock,
+            engine=engine,
+        )
 
 
 def report_stamp(context: ProjectContext) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +110,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def context(workspace: Path) -> ProjectContext:
-    return ProjectContext.open(
+def context(workspace: Path) -> Iterator[ProjectContext]:
+    context = ProjectContext.open(
         load_config(workspace / "configs" / "ferry.yaml", overrides=SETTINGS)
     )
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 SIGKILLed under load loses no acknowledged prediction (the database holds every answer a
 client received, once); blue/green switches, hot reloads and a shadow started under load fail
 no request; a canary ramps up on answers pooled across both workers, and one that blocks
-everyone is rolled back on every worker by itself."""
+everyone, one that fails on real traffic and one that is slow are each rolled back on every
+worker by themselves."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +22,16 @@ import httpx2 as httpx
 import orjson
 import psutil
 import pytest
+from misbehaving import install_model_kinds
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS, register_run
+from conftest import RUN_ID, TRAINABLE_SETTINGS, fresh_database, register_run
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.pipeline import ProjectContext
 from ferryml.serving.deployment import deployment_loader
 from ferryml.serving.predlog import Shipper
-from ferryml.storage.db import make_engine
 from ferryml.storage.tables import predictions
 
 pytestmark = pytest.mark.slow
@@ -53,20 +55,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("serve") / "ws"
-    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+def quickstarted(root: Path, extra: tuple[str, ...] = ()) -> Path:
+    sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
     result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained, gated and promoted workspace, its platform DB a SQLite file."""
+    return quickstarted(tmp_path_factory.mktemp("serve") / "ws")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def any_workspace(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, tuple[str, ...]]]:
+    """The same on each platform DB, with the settings that say which: with PostgreSQL (a
+    fresh database) the prediction log ships there and the shared routing state lives there."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("workspace"), ()
+        return
+    with fresh_database(f"ferryml_serve_{RUN_ID}") as url:
+        extra = (f"storage.database_url={url}",)
+        yield quickstarted(tmp_path_factory.mktemp("serve-pg") / "ws", extra), extra
 
 
 TOKEN = "admin-token-of-the-process-tests"
 
 
 def start_server(
-    workspace: Path, port: int, extra: tuple[str, ...] = ()
+    workspace: Path, port: int, extra: tuple[str, ...] = (), *, pythonpath: str | None = None
 ) -> subprocess.Popen[bytes]:
     sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
     command = [
@@ -76,6 +96,8 @@ def start_server(
     log = workspace / f"serve-{port}.log"
     with log.open("wb") as output:
         env = {**os.environ, "FERRY_ADMIN_TOKEN": TOKEN}
+        if pythonpath is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -93,9 +115,12 @@ def start_server(
     pytest.fail("ferry serve did not become ready within 120 s")
 
 
-def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> None:
+def test_a_killed_worker_loses_no_acknowledged_prediction(
+    any_workspace: tuple[Path, tuple[str, ...]],
+) -> None:
+    workspace, database = any_workspace
     port = free_port()
-    server = start_server(workspace, port)
+    server = start_server(workspace, port, database)
     acknowledged: list[str] = []
     pids: set[str] = set()
     failures: list[str] = []
@@ -151,9 +176,11 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> No
     )
     assert counted >= len(acknowledged)
     # what a restarted server does first: ship whatever is left on disk, the victim's included
-    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    loaded = load_config(
+        workspace / "configs" / "ferry.yaml", overrides=[*TRAINABLE_SETTINGS, *database]
+    )
     context = ProjectContext.open(loaded, create=False)
-    engine = make_engine(context.workspace.database_url)
+    engine = context.engine
     directory = context.workspace.root / loaded.config.serving.prediction_log.directory
     Shipper(directory, engine, context.workspace.project).ship_once()
     with engine.connect() as conn:
@@ -163,6 +190,7 @@ def test_a_killed_worker_loses_no_acknowledged_prediction(workspace: Path) -> No
                 select(predictions.c.request_id).where(predictions.c.status == 200)
             )
         }
+    context.close()
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged predictions are not in the database"
     assert len(acknowledged) == len(set(acknowledged))
@@ -289,7 +317,7 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
     assert len(answers) > 200 and not failed, f"{len(failed)} failed: {set(failed)}"
     assert {version for _, version in answers} == {blue.version, green, cold}
     context = ProjectContext.open(loaded, create=False)
-    engine = make_engine(context.workspace.database_url)
+    engine = context.engine
     directory = context.workspace.root / loaded.config.serving.prediction_log.directory
     Shipper(directory, engine, context.workspace.project).ship_once()
     with engine.connect() as conn:
@@ -299,6 +327,7 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
                 select(predictions.c.record).where(predictions.c.arm == "shadow")
             ).scalars()
         ]
+    context.close()
     assert shadowed and {r["model"]["version"] for r in shadowed} == {green}
     assert all(r["champion"]["version"] == blue.version for r in shadowed)
     scored = [r for r in shadowed if r["status"] == 200]
@@ -310,9 +339,12 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
 
 
 def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
-    workspace: Path,
+    any_workspace: tuple[Path, tuple[str, ...]],
 ) -> None:
-    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    workspace, database = any_workspace
+    loaded = load_config(
+        workspace / "configs" / "ferry.yaml", overrides=[*TRAINABLE_SETTINGS, *database]
+    )
     registry, _ = deployment_loader(loaded, workspace)
     champion = registry.get("champion")
     run = registry.tracker.get_run(champion.run_id or "")
@@ -336,54 +368,136 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
     bodies = real_events(context, 2000)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(workspace, port, canary)
-    statuses: list[str] = []
-    arms: set[tuple[str, str]] = set()
-    stop = threading.Event()
+    server = start_server(workspace, port, (*canary, *database))
+    try:
+        with Traffic(base, bodies) as traffic:
+            route_canary(base, good)
+            routing_everywhere(base, lambda r: r["strategy"] == "canary" and r["weight"] == 1.0)
+            route_canary(base, blocks_everyone)
+            routing_everywhere(base, lambda r: r["strategy"] == "single")
+    finally:
+        stop_server(server)
+    assert traffic.statuses and set(traffic.statuses) == {"200"}
+    assert {("challenger", good), ("challenger", blocks_everyone)} <= traffic.arms
+    step = canary_step(context)
+    context.close()
+    assert step["status"] == "rolled back"
+    assert any("approval" in reason for reason in step["reasons"]), step["reasons"]
 
-    def load(offset: int) -> None:
+
+class Traffic:
+    """Three threads posting real events to ``/v1/score`` until the block ends (each thread
+    its own events, new connections each time so both workers answer): the statuses and the
+    (arm, version) pairs that answered."""
+
+    def __init__(self, base: str, bodies: list[dict[str, Any]], threads: int = 3) -> None:
+        self.base, self.bodies = base, bodies
+        self.statuses: list[str] = []
+        self.arms: set[tuple[str, str]] = set()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._post, args=(i,)) for i in range(threads)]
+
+    def _post(self, offset: int) -> None:
         fresh = httpx.Limits(max_keepalive_connections=0)
-        with httpx.Client(base_url=base, timeout=10, limits=fresh) as http:
+        with httpx.Client(base_url=self.base, timeout=10, limits=fresh) as http:
             n = 0
-            while not stop.is_set():
+            while not self._stop.is_set():
                 n += 1
-                event = bodies[(3 * n + offset) % len(bodies)]  # each thread its own events
+                event = self.bodies[(len(self._threads) * n + offset) % len(self.bodies)]
                 body = {**event, "transaction_id": f"c{offset}-{n}"}
                 try:
                     response = http.post("/v1/score", json=body)
                 except httpx.HTTPError as exc:
-                    statuses.append(type(exc).__name__)
+                    self.statuses.append(type(exc).__name__)
                     continue
-                statuses.append(str(response.status_code))
+                self.statuses.append(str(response.status_code))
                 if response.status_code == 200:
                     answer = response.json()
-                    arms.add((answer["arm"], answer["model"]["version"]))
+                    self.arms.add((answer["arm"], answer["model"]["version"]))
 
-    def routing_everywhere(check: Any, what: str) -> None:
-        on_both_workers(base, lambda models: check(models["routing"]), what)
-
-    def route(body: dict[str, Any]) -> None:
-        admin_call(base, "/admin/routing", body)
-
-    threads = [threading.Thread(target=load, args=(i,)) for i in range(3)]
-    try:
-        for thread in threads:
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
             thread.start()
-        route({"strategy": "canary", "challenger": good, "weight": 0.5, "key": "customer_id"})
-        routing_everywhere(lambda r: r["strategy"] == "canary" and r["weight"] == 1.0, "ramped")
-        bad = {"strategy": "canary", "challenger": blocks_everyone, "weight": 0.5}
-        route({**bad, "key": "customer_id"})
-        routing_everywhere(lambda r: r["strategy"] == "single", "rolled back")
-    finally:
-        stop.set()
-        for thread in threads:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
             thread.join(timeout=30)
-        stop_server(server)
-    assert statuses and set(statuses) == {"200"}
-    assert {("challenger", good), ("challenger", blocks_everyone)} <= arms
-    engine = make_engine(context.workspace.database_url)
+
+
+def route_canary(base: str, challenger: str) -> int:
+    """Start a canary of ``challenger`` at half the traffic; the routing's revision."""
+    body = {"strategy": "canary", "challenger": challenger, "weight": 0.5, "key": "customer_id"}
+    return int(admin_call(base, "/admin/routing", body)["revision"])
+
+
+def routing_everywhere(base: str, check: Any) -> None:
+    on_both_workers(base, lambda models: check(models["routing"]), "routing")
+
+
+def canary_step(context: ProjectContext) -> Any:
+    """The canary's last step as the controller recorded it (status, reasons)."""
     from ferryml.serving.state import SharedState
 
-    step = SharedState(engine, context.workspace.project).read("canary")[1]
-    assert step["status"] == "rolled back"
-    assert any("approval" in reason for reason in step["reasons"]), step["reasons"]
+    return SharedState(context.engine, context.workspace.project).read("canary")[1]
+
+
+def rolled_back(context: ProjectContext, revision: int) -> Any:
+    """Wait until the canary that routing ``revision`` started is rolled back; its step."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        step = canary_step(context)
+        if step.get("routing_revision") == revision and step.get("status") == "rolled back":
+            return step
+        time.sleep(0.2)
+    pytest.fail(f"the canary of routing revision {revision} was not rolled back: {step}")
+
+
+def test_a_canary_whose_challenger_fails_or_slows_down_rolls_back_everywhere(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """Real workers load two challengers of kinds declared by a plugin (``misbehaving``): one
+    raising on real traffic, one 100 ms slow. The champion answers the failing one's requests;
+    each canary is rolled back by its own guardrail, the comparative ones being off."""
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    registry, _ = deployment_loader(loaded, workspace)
+    run = registry.tracker.get_run(registry.get("champion").run_id or "")
+    tags = run.data.tags
+
+    def register_as(kind: str) -> str:
+        return registry.register(
+            tags["ferryml.model_uri"],
+            tags["ferryml.model_sha256"],
+            run_id=run.info.run_id,
+            tags={"ferryml.model_kind": kind, "ferryml.threshold": tags["ferryml.threshold"]},
+        ).version
+
+    failing, slow = register_as("failing"), register_as("slow")
+    canary = (
+        "serving.canary.steps=[0.5,1.0]",
+        "serving.canary.min_requests=100",
+        "serving.canary.max_psi=100",  # only the error rate and the p99 may break
+        "serving.canary.max_approval_delta=1",
+    )
+    plugins = install_model_kinds(tmp_path / "plugins")
+    context = ProjectContext.open(loaded, create=False)
+    bodies = real_events(context, 1000)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(workspace, port, canary, pythonpath=plugins)
+    steps = []
+    try:
+        with Traffic(base, bodies) as traffic:
+            for challenger in (failing, slow):
+                steps.append(rolled_back(context, route_canary(base, challenger)))
+                routing_everywhere(base, lambda r: r["strategy"] == "single")
+    finally:
+        stop_server(server)
+    context.close()
+    assert traffic.statuses and set(traffic.statuses) == {"200"}  # the champion stood in
+    assert ("challenger", failing) not in traffic.arms and ("challenger", slow) in traffic.arms
+    errors, latency = (step["reasons"] for step in steps)
+    assert [reason.split(" ")[0] for reason in errors] == ["error"], errors
+    assert errors[0].startswith("error rate 100.0%"), errors
+    assert [reason.split(" ")[0] for reason in latency] == ["p99"], latency

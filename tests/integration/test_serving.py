@@ -31,18 +31,19 @@ from ferryml.serving.app import create_app
 from ferryml.serving.routing import Routing
 from ferryml.serving.service import ScoringService
 from ferryml.serving.state import SharedState
-from ferryml.storage.db import make_engine
 from ferryml.storage.tables import labels, predictions
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> ProjectContext:
+def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectContext]:
     root = tmp_path_factory.mktemp("serving") / "ws"
     sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
     result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     loaded = load_config(root / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
-    return ProjectContext.open(loaded)
+    context = ProjectContext.open(loaded)
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +304,7 @@ def test_label_files_are_checked_whole_then_recorded_once(
     runner = CliRunner()
 
     def count() -> int:
-        with make_engine(context.workspace.database_url).connect() as conn:
+        with context.engine.connect() as conn:
             return len(conn.execute(select(labels.c.event_id)).all())
 
     before = count()

@@ -34,13 +34,17 @@ def settings(own_redis: OwnRedis) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, settings: list[str]) -> ScoringService:
+def service(
+    tmp_path_factory: pytest.TempPathFactory, settings: list[str]
+) -> Iterator[ScoringService]:
     root = tmp_path_factory.mktemp("redis-faults") / "ws"
     sets = [arg for setting in settings for arg in ("--set", setting)]
     result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     loaded = load_config(root / "configs" / "ferry.yaml", overrides=settings)
-    return ScoringService.open(ProjectContext.open(loaded))
+    context = ProjectContext.open(loaded)
+    yield ScoringService.open(context)
+    context.close()
 
 
 @pytest.fixture(scope="module")

@@ -143,11 +143,9 @@ class ScoringService:
     @classmethod
     def open(cls, context: ProjectContext, config: ServingConfig | None = None) -> ScoringService:
         """Load the served alias of the project's registry with its feature path."""
-        from ferryml.storage.db import make_engine
-
         config = config or context.loaded.config.serving
         registry, load = deployment_loader(context.loaded, context.workspace.root, config)
-        engine = make_engine(context.workspace.database_url)
+        engine = context.engine
         pinned = SharedState(engine, context.workspace.project).read(PIN)[1]
         first = pinned.get("version") if isinstance(pinned, dict) else None
         deployment = load(first or config.model_alias)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from ferryml.errors import InvalidInputError
 from ferryml.training.config import EBMModel, LightGBMModel, LogisticModel
-from ferryml.training.trainers import TRAINERS, TrainingData, make_trainer
+from ferryml.training.trainers import (
+    TRAINED,
+    TRAINERS,
+    TrainedModel,
+    TrainingData,
+    make_trainer,
+    trained_model_class,
+)
 
 
 def data(seed: int = 0, n: int = 3000) -> TrainingData:
@@ -56,3 +66,38 @@ def test_lightgbm_is_reproducible_bit_for_bit() -> None:
     assert first.booster.model_to_string() == second.booster.model_to_string()  # type: ignore[attr-defined]
     other = make_trainer(CONFIGS["lightgbm"], seed=12, threads=2).fit(data())
     assert other.booster.model_to_string() != first.booster.model_to_string()  # type: ignore[attr-defined]
+
+
+def _declare_kinds(directory: Path, entry_points: str) -> None:
+    info = directory / "kinds_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kinds-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[ferryml.model_kinds]\n{entry_points}")
+    (directory / "kinds_plugin.py").write_text(
+        "from ferryml.training.trainers.lightgbm import LightGBMTrainedModel\n"
+        "class Boosted(LightGBMTrainedModel):\n    kind = 'boosted'\n"
+        "class NotAModel:\n    pass\n"
+    )
+
+
+def test_another_package_declares_a_model_kind_with_an_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _declare_kinds(
+        tmp_path,
+        "boosted = kinds_plugin:Boosted\n"
+        "plain = kinds_plugin:NotAModel\n"
+        "gone = kinds_plugin_missing:Model\n"
+        "lightgbm = kinds_plugin:NotAModel\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    declared = trained_model_class("boosted")
+    assert declared.__name__ == "Boosted" and issubclass(declared, TrainedModel)
+    # a built-in kind is not replaced by a declaration of the same name
+    assert trained_model_class("lightgbm") is TRAINED["lightgbm"]
+    with pytest.raises(InvalidInputError, match="'plain' is declared as 'kinds_plugin:NotAModel'"):
+        trained_model_class("plain")
+    with pytest.raises(InvalidInputError, match="does not import: ModuleNotFoundError"):
+        trained_model_class("gone")
+    with pytest.raises(InvalidInputError, match=r"unknown model kind 'xgb'; known: boosted, ebm"):
+        trained_model_class("xgb")
