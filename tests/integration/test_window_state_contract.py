@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from ferryml.features.windows import (
     open_window_store,
     window_features,
 )
+from ferryml.features.windows.state.sqlite import SqliteWindowStore
+from ferryml.storage.checkpoint import DEFAULT_INTERVAL_S
 
 MINUTE = 60_000_000
 HOUR = 60 * MINUTE
@@ -242,6 +245,28 @@ def test_sqlite_is_safe_for_several_processes(tmp_path: Path) -> None:
     with open_window_store("sqlite", project="t", path=path) as store:
         [events] = store.read_and_append([update(T0 + HOUR, "last", 1.0, h=10 * HOUR)])
     assert len(events) == 400
+
+
+def test_sqlite_requests_never_checkpoint_and_the_log_stays_bounded(tmp_path: Path) -> None:
+    """Checkpoints are the background thread's: requests' commits never copy the WAL back
+    (autocheckpoint off), and the thread does, so a second burst reuses the log's space."""
+    path = tmp_path / "w.db"
+    wal = tmp_path / "w.db-wal"
+
+    def burst(start: int) -> None:
+        for i in range(start, start + 1500):  # one transaction per request, as serving does
+            store.read_and_append([update(T0 + i, f"e{i}", 1.0, entity=f"c{i % 300}")])
+
+    with open_window_store("sqlite", project="t", path=path) as store:
+        assert isinstance(store, SqliteWindowStore)
+        assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        burst(0)
+        first = wal.stat().st_size
+        time.sleep(3 * DEFAULT_INTERVAL_S)  # the thread checkpoints meanwhile
+        burst(1500)
+        assert wal.stat().st_size < 1.25 * first  # unchecked, the log would have doubled
+        [events] = store.read_and_append([update(T0 + 3000, "last", 1.0, entity="c0")])
+    assert len(events) == 10  # nothing lost: c0's events 0, 300, …, 2700
 
 
 def test_a_redis_that_does_not_answer_is_service_unavailable() -> None:
