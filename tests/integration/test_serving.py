@@ -677,6 +677,78 @@ def test_a_shadow_that_raises_sleeps_hangs_or_spins_leaves_the_champion_unchange
     assert "killed" in by_cue["spin"][0]["error"]
 
 
+class FailsOnLargeAmounts:
+    """The champion's model, raising for any call that holds a row above ``limit`` in its
+    first feature: a batch holding one such row fails whole."""
+
+    def __init__(self, inner: Any, limit: float) -> None:
+        self.inner, self.limit = inner, limit
+        self.features = inner.features
+
+    def predict_array(self, values: Any) -> Any:
+        if np.nanmax(values[:, 0]) > self.limit:
+            raise ValueError("a row the challenger cannot score")
+        return self.inner.predict_array(values)
+
+    def contributions(self, values: Any) -> Any:
+        return self.inner.contributions(values)
+
+
+def test_the_shadow_scores_a_backlog_in_one_call_like_one_by_one(
+    service: ScoringService, events: list[dict[str, Any]]
+) -> None:
+    """Batched shadow scoring gives each request what scoring it alone gives (scores,
+    decisions, reasons), and a batch that fails is split so that only the failing requests'
+    records say so."""
+    import ctypes
+    from dataclasses import replace
+    from multiprocessing.sharedctypes import RawArray, RawValue
+
+    from ferryml.serving.shadow import ID_BYTES, ShadowRequest, _shadow_records, _Shared
+
+    champion = service.deployment
+    parsed = [service._event(event, ("body",)) for event in events[:40]]
+    answers = [champion.score(event) for event in parsed]
+    vectors = [answer.features for answer in answers]
+    one_by_one = [champion.score_features(vector) for vector in vectors]
+    together = champion.score_features_many(vectors)
+    assert [(a.score, a.decision, a.reasons) for a in together] == [
+        (a.score, a.decision, a.reasons) for a in one_by_one
+    ]
+    assert any(a.reasons for a in together)  # blocked ones explain themselves, batch or not
+    shared = _Shared(
+        busy_since=RawValue(ctypes.c_double, 0.0),
+        request_id=RawArray(ctypes.c_char, ID_BYTES + 1),
+        taken=RawValue(ctypes.c_longlong, 0),
+        ready=None,
+    )
+    requests = [
+        ShadowRequest(
+            f"{i:032x}",
+            time.monotonic(),
+            event,
+            None,
+            None,
+            {"version": champion.version, "score": a.score, "decision": a.decision},
+            champion.feature_set.version,
+            a.features,
+        )
+        for i, (event, a) in enumerate(zip(parsed, answers, strict=True))
+    ]
+    records = _shadow_records(champion, shared, requests, timeout=5.0)
+    assert [r["shadow_of"] for r in records] == [r.request_id for r in requests]
+    assert all(r["status"] == 200 and r["agree"] and r["score_delta"] == 0 for r in records)
+    assert {r["features"] for r in records} == {"champion's"}
+    first = [vector[champion.model.features[0]] or 0.0 for vector in vectors]
+    limit = float(np.median(first))
+    fragile = replace(champion, model=FailsOnLargeAmounts(champion.model, limit))
+    records = _shadow_records(fragile, shared, requests, timeout=5.0)
+    failed = [r["status"] == 500 for r in records]
+    assert failed == [value > limit for value in first] and any(failed) and not all(failed)
+    assert all("cannot score" in r["error"] for r in records if r["status"] == 500)
+    assert shared.busy_since.value == 0.0  # idle again for the supervisor
+
+
 class Flipped:
     """A model that scores the opposite way: its scores shift far from the champion's."""
 

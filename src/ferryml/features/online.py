@@ -79,12 +79,18 @@ class OnlineFeatures:
             for node in feature_set.joined_views
         ]
         before, self._windows, after = _phases(feature_set)
+        self._transforms = [*before, *after]
         self._before = _steps(before)
         self._after = _steps(after)
         view_fields = {name for _, _, columns in self._views for name, _ in columns}
         needed_first = [name for t in before for name in t.inputs]
         needed_first += [node.value for node in self._windows]
         self._views_first = not view_fields.isdisjoint(needed_first)
+
+    def warm_up(self) -> None:
+        """Load what the first event's request-time transforms would otherwise wait for."""
+        for transform in self._transforms:
+            transform.warm_up()
 
     def vector(self, event: Mapping[str, Any]) -> FeatureVector:
         """The features of ``event`` (raw fields by schema name; times as datetime, ISO text or

@@ -27,10 +27,15 @@ What keeps the champion safe from the challenger:
   nor thread is shared with the shadow process, so a killed one can leave nothing locked;
 - **the timeout** (``serving.shadow.timeout_ms``): a request that waited longer in the queue
   is not scored (``expired``); a scoring call that runs longer (a hung or spinning challenger)
-  gets the shadow process killed by the worker's supervisor thread, the request logged as
-  ``hung`` (status 504), and a new shadow process started after a back-off that doubles up to
-  a minute;
+  gets the shadow process killed by the worker's supervisor thread, the request (each of the
+  batch) logged as ``hung`` (status 504), and a new shadow process started after a back-off
+  that doubles up to a minute;
 - exceptions of the challenger are caught in the shadow process and logged (status 500).
+
+Once behind, the shadow process takes what waits in the queue (up to :data:`BATCH` requests)
+and scores those on the champion's features in one model call: a call costs far more than a
+row, and on a machine with few cores the shadow's CPU is taken from the champion. A batch
+that fails is scored again one request at a time, so each failure is the failing request's.
 
 Each worker process has its own shadow process (two workers, two shadow processes).
 """
@@ -46,7 +51,7 @@ import pickle
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.sharedctypes import RawArray, RawValue
@@ -64,6 +69,11 @@ log = logging.getLogger(__name__)
 
 SHADOW = "shadow"
 MAX_MESSAGE_BYTES = 256 * 1024
+BATCH = 64
+"""Requests the shadow scores in one model call once it has fallen behind: a LightGBM call
+costs far more than a row, and on a busy machine the shadow's CPU is the champion's loss."""
+ID_BYTES = 33 * BATCH
+"""Room for a batch's request ids (32 hex digits and a comma each) in the shared memory."""
 """Larger requests are not shadowed (the serving body limit is far below by default)."""
 NICENESS = 10
 MAX_BACKOFF_S = 60.0
@@ -223,7 +233,7 @@ class ShadowProcess:
         context = self._context
         shared = _Shared(
             busy_since=RawValue(ctypes.c_double, 0.0),
-            request_id=RawArray(ctypes.c_char, 64),
+            request_id=RawArray(ctypes.c_char, ID_BYTES + 1),
             taken=RawValue(ctypes.c_longlong, 0),
             ready=context.Event(),
         )
@@ -279,9 +289,10 @@ class ShadowProcess:
         if shared is not None and self._alive():
             busy_since = shared.busy_since.value
             if busy_since and now - busy_since > self.timeout:
-                request_id = shared.request_id.value.decode()
+                request_ids = shared.request_id.value.decode().split(",")
                 self._end(kill=True)
-                self._log_hung(request_id, now - busy_since)
+                for request_id in request_ids:
+                    self._log_hung(request_id, now - busy_since)
                 self._schedule_restart(now, f"stuck for {now - busy_since:.1f} s on one request")
             elif now - self._started_at > HEALTHY_AFTER_S:
                 self._failures_in_row = 0
@@ -338,29 +349,93 @@ def _run(
     prediction_log = PredictionLog(directory, fsync_interval=fsync_interval)
     shared.ready.set()
     try:
-        while True:
-            message = sock.recv(MAX_MESSAGE_BYTES)
-            if not message:  # the worker closed the queue
-                return
-            shared.taken.value += 1
-            request: ShadowRequest = pickle.loads(message)
-            prediction_log.append(_shadow_record(deployment, shared, request, timeout))
+        while (messages := _receive(sock)) is not None:
+            shared.taken.value += len(messages)
+            requests: list[ShadowRequest] = [pickle.loads(message) for message in messages]
+            for record in _shadow_records(deployment, shared, requests, timeout):
+                prediction_log.append(record)
     finally:
         prediction_log.close()
 
 
-def _shadow_record(
-    deployment: Deployment,
-    shared: _Shared,
-    request: ShadowRequest,
-    timeout: float,
-) -> dict[str, Any]:
+def _receive(sock: socket.socket) -> list[bytes] | None:
+    """What waits in the queue: one message at least (waiting for it), :data:`BATCH` at
+    most; None once the worker closed the queue."""
+    first = sock.recv(MAX_MESSAGE_BYTES)
+    if not first:
+        return None
+    messages = [first]
+    while len(messages) < BATCH:
+        try:
+            message = sock.recv(MAX_MESSAGE_BYTES, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        if not message:  # closed: the next recv says so
+            break
+        messages.append(message)
+    return messages
+
+
+def _shadow_records(
+    deployment: Deployment, shared: _Shared, requests: list[ShadowRequest], timeout: float
+) -> list[dict[str, Any]]:
+    """One record per request, in order. Those on the challenger's feature set are scored
+    together in one model call on the champion's features (no store read, no window append);
+    the others one by one from their event. A request that waited longer than ``timeout``
+    when its scoring would start is not scored."""
+    records: list[dict[str, Any]] = [{} for _ in requests]
+    together: list[int] = []
+    alone: list[int] = []
+    for index, request in enumerate(requests):
+        reuse = request.feature_set == deployment.feature_set.version and all(
+            name in request.features for name in deployment.model.features
+        )
+        (together if reuse else alone).append(index)
     start = time.monotonic()
-    queued_ms = (start - request.queued_at) * 1000
-    request_id, champion = request.request_id, request.champion
-    record: dict[str, Any] = {
-        "request_id": f"{request_id}.{SHADOW}",
-        "shadow_of": request_id,
+    for index in list(together):
+        records[index] = _base_record(deployment, requests[index], start)
+        if records[index]["queued_ms"] > timeout * 1000:
+            records[index] = _expired(records[index], timeout)
+            together.remove(index)
+    if together:
+        batch = [requests[index] for index in together]
+        try:
+            with _busy(shared, batch):
+                answers = deployment.score_features_many([r.features for r in batch])
+        except Exception:  # a model failing on some rows: find which, one by one
+            for index in together:
+                records[index] = _scored_one(
+                    deployment, shared, requests[index], records[index], reuse=True
+                )
+        else:
+            latency_ms = (time.monotonic() - start) * 1000
+            for index, scored in zip(together, answers, strict=True):
+                records[index] = _compared(records[index], requests[index], scored, latency_ms)
+                records[index]["features"] = "champion's"
+    for index in alone:
+        record = _base_record(deployment, requests[index], time.monotonic())
+        if record["queued_ms"] > timeout * 1000:
+            records[index] = _expired(record, timeout)
+        else:
+            records[index] = _scored_one(deployment, shared, requests[index], record, reuse=False)
+    return records
+
+
+def _expired(record: dict[str, Any], timeout: float) -> dict[str, Any]:
+    metrics.SHADOW_FAILURES.labels("expired").inc()
+    return {
+        **record,
+        "status": 504,
+        "latency_ms": 0.0,
+        "error": f"waited {record['queued_ms']:.0f} ms in the queue "
+        f"(timeout {timeout * 1000:.0f} ms)",
+    }
+
+
+def _base_record(deployment: Deployment, request: ShadowRequest, start: float) -> dict[str, Any]:
+    return {
+        "request_id": f"{request.request_id}.{SHADOW}",
+        "shadow_of": request.request_id,
         "ts": datetime.now(UTC).isoformat(),
         "event_id": request.event_id,
         "event_time": request.event_time,
@@ -368,27 +443,38 @@ def _shadow_record(
         "model": {**deployment.info, "alias": SHADOW},
         "threshold": deployment.threshold,
         "degraded": False,
-        "queued_ms": queued_ms,
-        "champion": champion,
+        "queued_ms": (start - request.queued_at) * 1000,
+        "champion": request.champion,
     }
-    if queued_ms > timeout * 1000:
-        metrics.SHADOW_FAILURES.labels("expired").inc()
-        return {
-            **record,
-            "status": 504,
-            "latency_ms": 0.0,
-            "error": f"waited {queued_ms:.0f} ms in the queue (timeout {timeout * 1000:.0f} ms)",
-        }
-    shared.request_id.value = request_id.encode()[:63]
-    shared.busy_since.value = start
-    reuse = request.feature_set == deployment.feature_set.version and all(
-        name in request.features for name in deployment.model.features
-    )
+
+
+@contextlib.contextmanager
+def _busy(shared: _Shared, requests: list[ShadowRequest]) -> Iterator[None]:
+    """Tell the worker's supervisor which requests are being scored, and since when."""
+    ids = ",".join(request.request_id for request in requests)
+    shared.request_id.value = ids.encode()[:ID_BYTES]
+    shared.busy_since.value = time.monotonic()
     try:
-        if reuse:  # the same feature set: no second read nor window append
-            scored = deployment.score_features(request.features)
-        else:
-            scored = deployment.score(request.event)
+        yield
+    finally:
+        shared.busy_since.value = 0.0
+
+
+def _scored_one(
+    deployment: Deployment,
+    shared: _Shared,
+    request: ShadowRequest,
+    record: dict[str, Any],
+    *,
+    reuse: bool,
+) -> dict[str, Any]:
+    start = time.monotonic()
+    try:
+        with _busy(shared, [request]):
+            if reuse:
+                scored = deployment.score_features(request.features)
+            else:
+                scored = deployment.score(request.event)
     except Exception as exc:  # the challenger's failure is the record, never the worker's
         metrics.SHADOW_FAILURES.labels("error").inc()
         return {
@@ -397,8 +483,15 @@ def _shadow_record(
             "latency_ms": (time.monotonic() - start) * 1000,
             "error": f"{type(exc).__name__}: {exc}"[:500],
         }
-    finally:
-        shared.busy_since.value = 0.0
+    compared = _compared(record, request, scored, (time.monotonic() - start) * 1000)
+    compared["features"] = "champion's" if reuse else scored.features
+    return compared
+
+
+def _compared(
+    record: dict[str, Any], request: ShadowRequest, scored: Scored, latency_ms: float
+) -> dict[str, Any]:
+    champion = request.champion
     agree = scored.decision == champion["decision"]
     delta = scored.score - float(champion["score"])
     metrics.SHADOW_COMPARED.labels("agree" if agree else "disagree").inc()
@@ -409,10 +502,9 @@ def _shadow_record(
         "score": scored.score,
         "decision": scored.decision,
         "degraded": scored.degraded,
-        "latency_ms": (time.monotonic() - start) * 1000,
+        "latency_ms": latency_ms,
         "agree": agree,
         "score_delta": delta,
-        "features": "champion's" if reuse else scored.features,
     }
 
 

@@ -129,3 +129,17 @@ def test_hand_checked_values() -> None:
 def test_to_micros_treats_naive_as_utc_and_dates_as_midnight() -> None:
     assert to_micros(datetime(1970, 1, 1, 0, 0, 1)) == 1_000_000.0
     assert to_micros(date(1970, 1, 2)) == 86_400_000_000.0
+
+
+def test_the_holiday_warm_up_builds_every_known_calendar_before_the_first_event() -> None:
+    from ferryml.features.transforms.countries import CAPITALS
+    from ferryml.features.transforms.enrichment import _holiday_calendar
+
+    _holiday_calendar.cache_clear()
+    holiday = _transform("holiday", date="t", country="c")
+    holiday.warm_up()
+    assert _holiday_calendar.cache_info().currsize == len(CAPITALS)
+    this_year = date.today().year
+    calendars = [_holiday_calendar(country) for country in CAPITALS]
+    assert all(this_year in c.years for c in calendars if c is not None)
+    assert sum(c is not None for c in calendars) > len(CAPITALS) // 2

@@ -60,6 +60,10 @@ class Transform(ABC):
     def load_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - see fit
         """Restore a state made by :meth:`state`."""
 
+    def warm_up(self) -> None:  # noqa: B027 - most transforms have nothing to load
+        """Load what the first :meth:`row` would otherwise wait for (a serving worker calls
+        it before its first request): lazy imports, tables."""
+
 
 def map_distinct(
     function: Callable[..., tuple[Scalar, ...]],

@@ -57,6 +57,14 @@ class Holiday(Transform):
             return (0,)
         return (int(is_public_holiday(country, int(t // MICROS_PER_DAY))),)
 
+    def warm_up(self) -> None:
+        """Import ``holidays`` and build this year's calendar of every known country: the
+        first event of a country otherwise waits for both (measured: 0.9 s for the first
+        event of a fresh process, tens of ms for each new country)."""
+        today = (date.today() - _EPOCH).days
+        for country in CAPITALS:
+            is_public_holiday(country, today)
+
     def batch(self, *columns: Array) -> tuple[Array, ...]:
         t, country = columns
         days = np.floor_divide(t, MICROS_PER_DAY)  # distinct (day, country) pairs, not rows
