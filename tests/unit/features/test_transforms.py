@@ -133,9 +133,10 @@ def test_to_micros_treats_naive_as_utc_and_dates_as_midnight() -> None:
 
 def test_the_holiday_warm_up_builds_every_known_calendar_before_the_first_event() -> None:
     from ferryml.features.transforms.countries import CAPITALS
-    from ferryml.features.transforms.enrichment import _holiday_calendar
+    from ferryml.features.transforms.enrichment import _holiday_calendar, is_public_holiday
 
     _holiday_calendar.cache_clear()
+    is_public_holiday.cache_clear()  # earlier lookups would answer without a calendar
     holiday = _transform("holiday", date="t", country="c")
     holiday.warm_up()
     assert _holiday_calendar.cache_info().currsize == len(CAPITALS)
