@@ -20,7 +20,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,9 +137,13 @@ class Deployment:
         features_done = time.perf_counter_ns()
         row = self._rows([values])
         score = float(self.model.predict_array(row)[0])
-        scored = self._decided(score, row, values, degraded=degraded)
-        return replace(
-            scored,
+        decision, reasons = self._decision(score, row)
+        return Scored(
+            score=score,
+            decision=decision,
+            degraded=degraded,
+            features={name: values.get(name) for name in self.model.features},
+            reasons=reasons,
             features_ms=(features_done - (started or features_done)) / 1e6,
             model_ms=(time.perf_counter_ns() - features_done) / 1e6,
         )
@@ -150,12 +154,14 @@ class Deployment:
         started = time.perf_counter_ns()
         rows = self._rows(vectors)
         scores = self.model.predict_array(rows)
-        answers = [
-            self._decided(float(scores[i]), rows[i : i + 1], values, degraded=False)
-            for i, values in enumerate(vectors)
-        ]
         per_row = (time.perf_counter_ns() - started) / 1e6 / max(len(vectors), 1)
-        return [replace(scored, model_ms=per_row) for scored in answers]
+        answers = []
+        for i, values in enumerate(vectors):
+            score = float(scores[i])
+            decision, reasons = self._decision(score, rows[i : i + 1])
+            features = {name: values.get(name) for name in self.model.features}
+            answers.append(Scored(score, decision, False, features, reasons, 0.0, per_row))
+        return answers
 
     def _rows(self, vectors: Sequence[dict[str, Any]]) -> np.ndarray[Any, np.dtype[np.float64]]:
         names = self.model.features
@@ -164,24 +170,12 @@ class Deployment:
             dtype=np.float64,
         )
 
-    def _decided(
-        self,
-        score: float,
-        row: np.ndarray[Any, np.dtype[np.float64]],
-        values: dict[str, Any],
-        *,
-        degraded: bool,
-    ) -> Scored:
+    def _decision(
+        self, score: float, row: np.ndarray[Any, np.dtype[np.float64]]
+    ) -> tuple[str, list[Reason]]:
+        """The decision at the threshold; the reasons only for a decision that needs them."""
         decision = BLOCK if score >= self.threshold else APPROVE
-        return Scored(
-            score=score,
-            decision=decision,
-            degraded=degraded,
-            features={name: values.get(name) for name in self.model.features},
-            reasons=self.reasons(row) if decision != APPROVE else [],
-            features_ms=0.0,
-            model_ms=0.0,
-        )
+        return decision, self.reasons(row) if decision != APPROVE else []
 
     def reasons(self, row: np.ndarray[Any, np.dtype[np.float64]]) -> list[Reason]:
         """The features that pushed this row's score up the most (TreeSHAP, LightGBM)."""

@@ -392,11 +392,12 @@ def _shadow_records(
         )
         (together if reuse else alone).append(index)
     start = time.monotonic()
-    for index in list(together):
+    for index in together:
         records[index] = _base_record(deployment, requests[index], start)
-        if records[index]["queued_ms"] > timeout * 1000:
-            records[index] = _expired(records[index], timeout)
-            together.remove(index)
+    expired = {i for i in together if records[i]["queued_ms"] > timeout * 1000}
+    for index in expired:
+        records[index] = _expired(records[index], timeout)
+    together = [index for index in together if index not in expired]
     if together:
         batch = [requests[index] for index in together]
         try:
