@@ -387,13 +387,15 @@ def test_a_canary_ramps_on_pooled_answers_and_a_bad_one_rolls_back_everywhere(
 
 class Traffic:
     """Three threads posting real events to ``/v1/score`` until the block ends (each thread
-    its own events, new connections each time so both workers answer): the statuses and the
-    (arm, version) pairs that answered."""
+    its own events, new connections each time so both workers answer): the statuses, the
+    (arm, version) pairs that answered, and for each answer (200) in the order they came, the
+    worker that gave it and whether it was degraded."""
 
     def __init__(self, base: str, bodies: list[dict[str, Any]], threads: int = 3) -> None:
         self.base, self.bodies = base, bodies
         self.statuses: list[str] = []
         self.arms: set[tuple[str, str]] = set()
+        self.degraded: list[tuple[str, bool]] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._post, args=(i,)) for i in range(threads)]
 
@@ -414,6 +416,8 @@ class Traffic:
                 if response.status_code == 200:
                     answer = response.json()
                     self.arms.add((answer["arm"], answer["model"]["version"]))
+                    worker = response.headers.get("x-ferry-worker", "")
+                    self.degraded.append((worker, bool(answer["degraded"])))
 
     def __enter__(self) -> Traffic:
         for thread in self._threads:

@@ -1,16 +1,20 @@
 """Scoring with the online store and window state in a Redis that the test owns (its own
 redis-server on a free port): paused mid-traffic, then stopped, the answers go on — degraded,
-never an error — and come back to full features by themselves when Redis does."""
+never an error — and come back to full features by themselves when Redis does; in process, and
+with `ferry serve --workers 2` under concurrent load."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from test_serve_processes import Traffic, free_port, real_events, start_server, stop_server
 from typer.testing import CliRunner
 
 from conftest import TRAINABLE_SETTINGS, OwnRedis
@@ -34,14 +38,17 @@ def settings(own_redis: OwnRedis) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def service(
-    tmp_path_factory: pytest.TempPathFactory, settings: list[str]
-) -> Iterator[ScoringService]:
+def workspace(tmp_path_factory: pytest.TempPathFactory, settings: list[str]) -> Path:
     root = tmp_path_factory.mktemp("redis-faults") / "ws"
     sets = [arg for setting in settings for arg in ("--set", setting)]
     result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
-    loaded = load_config(root / "configs" / "ferry.yaml", overrides=settings)
+    return root
+
+
+@pytest.fixture(scope="module")
+def service(workspace: Path, settings: list[str]) -> Iterator[ScoringService]:
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=settings)
     context = ProjectContext.open(loaded)
     yield ScoringService.open(context)
     context.close()
@@ -130,3 +137,62 @@ def test_a_paused_then_stopped_redis_degrades_the_answers_and_they_recover(
     wait_until_recovered(client, events[100])  # a fresh, empty Redis: reachable again
     again = scored(client, events[101:120], "again")
     assert not any(answer["degraded"] for answer in again)
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"not within {seconds:.0f} s: {what}")
+
+
+def test_two_workers_under_load_answer_through_a_stopped_redis_and_recover(
+    workspace: Path, settings: list[str], own_redis: OwnRedis
+) -> None:
+    """Three clients post real events to two workers while the test's Redis is stopped and
+    started again: every request is answered (200, never a 5xx or a dropped connection), the
+    answers while it is down are degraded, and both workers come back to full features."""
+    loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=settings)
+    context = ProjectContext.open(loaded, create=False)
+    bodies = real_events(context, 500)
+    context.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(workspace, port, tuple(settings[len(TRAINABLE_SETTINGS) :]))
+
+    def full_features_on_both(traffic: Traffic, since: int) -> bool:
+        latest: dict[str, list[bool]] = {}
+        for worker, degraded in traffic.degraded[since:]:
+            latest.setdefault(worker, []).append(degraded)
+        recent = [answers[-20:] for answers in latest.values() if len(answers) >= 20]
+        return len(recent) >= 2 and not any(any(answers) for answers in recent)
+
+    try:
+        with Traffic(base, bodies) as traffic:
+            wait_for(lambda: full_features_on_both(traffic, 0), "full features before the fault")
+            before = len(traffic.degraded)
+            own_redis.stop()
+            try:
+                wait_for(
+                    lambda: sum(d for _, d in traffic.degraded[before:]) >= 100,
+                    "100 degraded answers while Redis is stopped",
+                )
+            finally:
+                own_redis.start()
+            restarted = len(traffic.degraded)
+            wait_for(lambda: full_features_on_both(traffic, restarted), "both workers recover")
+        scrape = httpx.get(f"{base}/metrics", timeout=10).text
+    finally:
+        stop_server(server)
+    assert traffic.statuses and set(traffic.statuses) == {"200"}, set(traffic.statuses)
+    assert not any(d for _, d in traffic.degraded[:before])
+    while_down = traffic.degraded[before:restarted]
+    assert len({worker for worker, degraded in while_down if degraded}) == 2
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in scrape.splitlines()
+        if line.startswith("ferry_degraded_total")
+    )
+    assert counted >= sum(d for _, d in while_down)  # pooled across both workers
