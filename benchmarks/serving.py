@@ -165,8 +165,8 @@ def main() -> None:
     from ferryml.config.loader import load_config
     from ferryml.features.build import read_events
     from ferryml.pipeline import ProjectContext, resolve_version
+    from ferryml.registered import feature_set_of
     from ferryml.registry import ModelRegistry
-    from ferryml.serving.deployment import _feature_set_of
     from ferryml.training.project import tracker_for
 
     loaded = load_config(config, overrides=SETTINGS)
@@ -176,7 +176,7 @@ def main() -> None:
     run = registry.tracker.get_run(champion.run_id or "")
     if run.data.tags.get("ferryml.model_kind") != "lightgbm":
         raise SystemExit("the champion is not LightGBM; the comparison is about LightGBM")
-    feature_set = _feature_set_of(loaded, root, registry, champion.run_id)
+    feature_set, _ = feature_set_of(loaded, root, registry, champion.run_id)
     events = read_events(feature_set, resolve_version(context, "transactions").path)
     events = events.slice(max(0, events.num_rows - 2000))
     names = [n for n in feature_set.event_columns if n not in ("is_fraud", "label_time")]

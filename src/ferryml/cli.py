@@ -17,6 +17,7 @@ import yaml
 from rich.table import Table
 
 from ferryml import __version__
+from ferryml.cli_batch import batch_app
 from ferryml.cli_common import (
     ConfigOption,
     SetOption,
@@ -67,6 +68,7 @@ app.command("serve")(_serve)
 app.command("simulate")(_simulate)
 app.add_typer(labels_app, name="labels")
 app.add_typer(ab_app, name="ab")
+app.add_typer(batch_app, name="batch")
 
 
 def _version(value: bool) -> None:

@@ -30,6 +30,7 @@ PACKAGES = [
     "ferryml.evaluation.gates",
     "ferryml.serving",
     "ferryml.serving.routing",
+    "ferryml.batch",
     "ferryml.monitoring",
     "ferryml.monitoring.stats",
     "ferryml.registry",

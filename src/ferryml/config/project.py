@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ferryml.batch.config import BatchConfig
 from ferryml.config.base import StrictModel
 from ferryml.config.schema import SchemaConfig
 from ferryml.data.ingest.sources import SourceConfig
@@ -137,5 +138,9 @@ class ProjectConfig(StrictModel):
         "fairness across segments, edge cases, and the comparison with the champion.",
     )
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    batch: BatchConfig = Field(
+        default_factory=BatchConfig,
+        description="`ferry batch score`: the engine (local or Spark) and its settings.",
+    )
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)

@@ -161,6 +161,18 @@ def feast_ready(table: pa.Table, time_column: str) -> pa.Table:
     return table.set_column(index, time_column, stamps)
 
 
+def load_views(build: FeatureBuild) -> BatchViews:
+    """A build's batch views as the offline computations join them (time columns as float
+    µs: the inverse of :func:`feast_ready`)."""
+    tables = {}
+    for name, time_column in build.time_columns.items():
+        table = pq.read_table(build.view_path(name))
+        index = table.column_names.index(time_column)
+        micros = arrow_to_columns(table, [time_column])[time_column]
+        tables[name] = table.set_column(index, time_column, pa.array(micros, pa.float64()))
+    return BatchViews(tables, dict(build.time_columns))
+
+
 def load_build(path: Path) -> dict[str, Any]:
     """The manifest of a build directory."""
     manifest = path / MANIFEST

@@ -127,6 +127,17 @@ class FeatureSet:
         return tuple(name for name in self.schema.columns if name in needed)
 
     @property
+    def scoring_columns(self) -> tuple[str, ...]:
+        """Columns of the event table scoring needs: :attr:`event_columns` without the labels
+        (label rates come from batch views when scoring)."""
+        labels = {
+            *self.schema.columns_with_role("label"),
+            *self.schema.columns_with_role("label_time"),
+        }
+        used = {name for node in self.order if isinstance(node, Transform) for name in node.inputs}
+        return tuple(name for name in self.event_columns if name not in labels or name in used)
+
+    @property
     def kept_columns(self) -> tuple[str, ...]:
         """What a training set carries beside the features: ids, entities, event time, labels,
         window values (to reload the window state online) and the attributes."""

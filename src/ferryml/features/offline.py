@@ -128,17 +128,7 @@ def build_training_set(
     events = arrow_to_columns(events_table, list(feature_set.event_columns))
     views = batch_views(feature_set, events, profile_tables)
     times = events[feature_set.event_time_column]
-    spill = spill_dir or Path(tempfile.gettempdir())
-    for node in feature_set.joined_views:
-        joined = asof_join(
-            events[node.key_column],
-            times,
-            views.tables[node.name],
-            node.key_column,
-            views.time_columns[node.name],
-            spill,
-        )
-        events.update(joined)
+    join_views(feature_set, events, views, spill_dir)
     if fitted is not None:
         load_fitted(feature_set, fitted)
         fit_mask = np.zeros(len(times), bool)
@@ -154,6 +144,44 @@ def build_training_set(
         if name not in out and name in events:
             out[name] = pa.array(events[name])
     return TrainingSet(pa.table(out), feature_set.version, states, fit_until_us, views)
+
+
+def join_views(
+    feature_set: FeatureSet, events: Columns, views: BatchViews, spill_dir: Path | None = None
+) -> None:
+    """Add each batch view's columns to ``events``, as of each event's own time."""
+    times = events[feature_set.event_time_column]
+    spill = spill_dir or Path(tempfile.gettempdir())
+    for node in feature_set.joined_views:
+        joined = asof_join(
+            events[node.key_column],
+            times,
+            views.tables[node.name],
+            node.key_column,
+            views.time_columns[node.name],
+            spill,
+        )
+        events.update(joined)
+
+
+def scoring_features(
+    feature_set: FeatureSet,
+    events_table: pa.Table,
+    views: BatchViews,
+    *,
+    spill_dir: Path | None = None,
+) -> Columns:
+    """Every event of ``events_table`` with its features as of its own time, for scoring.
+
+    The training set's computation without labels or fits: the batch views are given (those
+    of the model's build), the fitted transforms keep the states loaded into them (the
+    build's), and window aggregates cover the events of ``events_table`` itself.
+    """
+    events = arrow_to_columns(events_table, list(feature_set.scoring_columns))
+    join_views(feature_set, events, views, spill_dir)
+    rows = len(events[feature_set.event_time_column])
+    evaluate_batch(feature_set, events, np.zeros(rows, bool), fit=False)
+    return events
 
 
 def evaluate_batch(

@@ -297,8 +297,37 @@ def asof_join_spark(
     return matched.select(*base.columns, *joined)
 
 
+def scoring_features_spark(
+    spark: Any, feature_set: FeatureSet, events_df: DataFrame, views: BatchViews
+) -> DataFrame:
+    """The events of ``events_df`` with their features for scoring, computed by Spark: what
+    :func:`ferryml.features.offline.scoring_features` computes (the given batch views as of
+    each event, the fitted transforms in the states loaded into them, window aggregates over
+    these events), lazily."""
+    require_utc_session(spark)
+    missing = [name for name in feature_set.scoring_columns if name not in events_df.columns]
+    if missing:
+        raise DataError(
+            f"the events DataFrame has no column {', '.join(map(repr, missing))}",
+            hint=f"its columns are {', '.join(events_df.columns)}; select the schema's columns",
+        )
+    frame = events_df.withColumn(_TIME, _micros(events_df, feature_set.event_time_column))
+    for node in feature_set.joined_views:
+        view = spark.createDataFrame(views.tables[node.name])
+        time_column = views.time_columns[node.name]
+        frame = asof_join_spark(frame, view, node.key_column, time_column, left_time=_TIME)
+    states = {t.name: t.state() for t in feature_set.transforms if t.fitted}
+    frame, _ = _evaluate(spark, feature_set, [frame], None, states=states)
+    return frame
+
+
 def _evaluate(
-    spark: Any, feature_set: FeatureSet, stages: list[DataFrame], fit_until_us: float | None
+    spark: Any,
+    feature_set: FeatureSet,
+    stages: list[DataFrame],
+    fit_until_us: float | None,
+    *,
+    states: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[DataFrame, dict[str, dict[str, Any]]]:
     """Windows and derived features in ``feature_set.order``, as ``offline.evaluate_batch``.
 
@@ -306,10 +335,11 @@ def _evaluate(
     ``repartition`` by its key (unless the pass already has that key), and so does a fitted
     transform that reads an output of the current pass, since its fit needs that output in
     Spark first. ``stages`` are the frames computed so far; a fit reads the earliest that has
-    its inputs, so that its Spark job recomputes as little as possible.
+    its inputs, so that its Spark job recomputes as little as possible. With ``states``, fitted
+    transforms are not fitted: they run with those states.
     """
     frame = stages[-1]
-    fitted: dict[str, dict[str, Any]] = {}
+    fitted = {name: dict(state) for name, state in (states or {}).items()}
     counted: dict[tuple[str, ...], tuple[np.ndarray[Any, Any], ...]] = {}
     steps: list[Transform | WindowNode] = []
     key: str | None = None
@@ -327,7 +357,7 @@ def _evaluate(
             if key not in (None, node.key_column):
                 flush()
             key = node.key_column
-        elif node.fitted:
+        elif node.fitted and states is None:
             if set(node.inputs) & {spec.name for step in steps for spec in step.outputs}:
                 flush()
             source = next(s for s in stages if set(node.inputs) <= set(s.columns))

@@ -1,9 +1,8 @@
 """A deployment: one registered model version, loaded and ready to score raw transactions.
 
-Loading verifies the model's files against the hash recorded at registration
-(:meth:`~ferryml.registry.ModelRegistry.download`), takes the decision threshold chosen at
-training, and builds the online feature path with the encodings of the feature build the
-model was trained on: the same transforms, in their row form, as every training row saw.
+Loading (:func:`ferryml.registered.load_registered`) verifies the model's files, takes its
+decision threshold and the feature set of its build; the deployment adds the online feature
+path: the same transforms, in their row form, as every training row saw.
 
 Scoring one event: online features (batch views and window state in one round trip where the
 stores allow), the model on one numpy row, the threshold. When the online store fails, the
@@ -15,9 +14,7 @@ only for decisions that are not ``approve``: they cost about as much as the pred
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,24 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ferryml.errors import InvalidInputError, ServiceUnavailableError, StorageError
-from ferryml.features.build import FITTED_FILE, MANIFEST, load_build
-from ferryml.features.graph import FeatureSet, compile_features
-from ferryml.features.offline import load_fitted
+from ferryml.errors import ServiceUnavailableError, StorageError
+from ferryml.features.graph import FeatureSet
 from ferryml.features.online import BatchFeatureReader, OnlineFeatures
 from ferryml.features.windows.state.base import WindowStateStore
+from ferryml.registered import APPROVE, BLOCK, load_registered
 from ferryml.serving.breaker import Breaker
 from ferryml.serving.degraded import NoHistory, NoRows
-from ferryml.training.tracking import TAG_PREFIX
-from ferryml.training.trainers import TrainedModel, load_trained
+from ferryml.training.trainers import TrainedModel
 
 if TYPE_CHECKING:
     from ferryml.config.loader import LoadedConfig
     from ferryml.registry import ModelRegistry
     from ferryml.serving.config import ServingConfig
-
-APPROVE = "approve"
-BLOCK = "block"
 
 
 @dataclass(frozen=True)
@@ -221,28 +213,17 @@ def load_deployment(
     breaker: Breaker | None = None,
 ) -> Deployment:
     """Load a registered version (by alias or number) with the feature path of its build."""
-    version = registry.get(alias_or_version)
-    kind = version.kind
-    with tempfile.TemporaryDirectory(prefix="ferryml-deploy-") as tmp:
-        # the model is read into memory: its verified files are not needed afterwards
-        model = load_trained(kind, registry.download(version.version, Path(tmp)), threads=1)
-    threshold = float(version.tags.get(TAG_PREFIX + "threshold", "nan"))
-    if math.isnan(threshold):
-        raise InvalidInputError(
-            f"model {registry.name!r} v{version.version} has no decision threshold "
-            f"({TAG_PREFIX}threshold)",
-            hint="register versions with `ferry train` or `ferry promote`",
-        )
-    feature_set = _feature_set_of(loaded, root, registry, version.run_id)
+    registered = load_registered(loaded, root, registry, alias_or_version, threads=1)
+    feature_set = registered.feature_set
     descriptions = {spec.name: spec.description for spec in feature_set.outputs}
     project = loaded.config.project.name
     return Deployment(
-        name=registry.name,
-        version=version.version,
-        alias=alias_or_version if not alias_or_version.isdigit() else "",
-        kind=kind,
-        model=model,
-        threshold=threshold,
+        name=registered.name,
+        version=registered.version,
+        alias=registered.alias,
+        kind=registered.kind,
+        model=registered.model,
+        threshold=registered.threshold,
         feature_set=feature_set,
         online=OnlineFeatures(feature_set, reader, windows),
         fallback=OnlineFeatures(feature_set, NoRows(), NoHistory(project)),
@@ -290,59 +271,6 @@ def load_version(
     """One version with its own stores' clients: what another process (the shadow) runs,
     through ``functools.partial``, which pickles where a closure does not."""
     return deployment_loader(loaded, root, config)[1](version)
-
-
-def _feature_set_of(
-    loaded: LoadedConfig, root: Path, registry: ModelRegistry, run_id: str | None
-) -> FeatureSet:
-    """The config's feature set with the fitted encodings of the build ``run_id`` used."""
-    config = loaded.config
-    if run_id is None:
-        raise InvalidInputError(f"model {registry.name!r} has a version without a run")
-    tags = registry.tracker.get_run(run_id).data.tags
-    relative = tags.get(TAG_PREFIX + "feature_build")
-    if relative is None or not (root / relative / FITTED_FILE).is_file():
-        raise InvalidInputError(
-            f"the feature build of run {run_id} ({relative}) is not in the workspace: its "
-            "encodings cannot be loaded",
-            hint="serve from the workspace that trained the model, or rebuild and retrain",
-        )
-    build = root / relative
-    feature_set = compile_features(
-        config.project.name, config.features, config.schema_, source=loaded.source
-    )
-    manifest = load_build(build)
-    built_with = manifest["feature_set_version"]
-    if built_with != feature_set.version:
-        feature_set = _feature_set_of_build(loaded, build, manifest, feature_set.version)
-    load_fitted(feature_set, json.loads((build / FITTED_FILE).read_text()))
-    return feature_set
-
-
-def _feature_set_of_build(
-    loaded: LoadedConfig, build: Path, manifest: dict[str, Any], current: str
-) -> FeatureSet:
-    """The feature set a model was built on when the config now defines another: compiled
-    from the definitions its build kept (the stores stay the config's)."""
-    from ferryml.features.definitions import FeaturesConfig
-
-    built_with = manifest["feature_set_version"]
-    refusal = f"the model was trained on feature set {built_with}; the config defines {current}"
-    hint = "serve with the config the model was trained with, or retrain and promote"
-    definitions = manifest.get("definitions")
-    if not isinstance(definitions, dict):  # a build made before builds kept them
-        raise InvalidInputError(refusal + ", and its build did not keep its definitions", hint=hint)
-    config = loaded.config
-    store = config.features.store.model_dump(mode="json")
-    features = FeaturesConfig.model_validate({**definitions, "store": store})
-    feature_set = compile_features(
-        config.project.name, features, config.schema_, source=str(build / MANIFEST)
-    )
-    if feature_set.version != built_with:  # the schema or the transforms' code changed since
-        raise InvalidInputError(
-            refusal + f"; its kept definitions compile to {feature_set.version} today", hint=hint
-        )
-    return feature_set
 
 
 __all__ = [
