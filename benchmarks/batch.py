@@ -42,7 +42,10 @@ from ferryml.registry import ModelRegistry
 from ferryml.training.project import tracker_for
 
 TRAIN = ["training.models.ebm.outer_bags=1"]  # the reference project (one EBM bag)
-BIG = ["data.synth.transactions_per_day=11000"]  # the same entities and period, ~1M rows
+BIG = [  # the same entities and period, ~1M rows, without the injected bad rows
+    "data.synth.transactions_per_day=11000",
+    "data.synth.scenarios.bad_data.enabled=false",
+]
 
 
 def main() -> None:
