@@ -2,7 +2,7 @@
 
 A spec says what the statistic is called, which kinds of data it applies to, its default
 threshold and, explicitly, which direction means drift (Evidently leaves the direction
-implicit; here it is data).
+implicit; here it is data). A hypothesis test returns its statistic and p-value together.
 """
 
 from __future__ import annotations
@@ -30,4 +30,16 @@ class StatSpec:
         return value >= limit if self.direction == "higher_is_drift" else value <= limit
 
 
-__all__ = ["DataKind", "Direction", "StatSpec"]
+@dataclass(frozen=True)
+class TestResult:
+    """A two-sample test: its statistic, its p-value, and a note when the p-value is a bound
+    rather than a value (e.g. Anderson-Darling's table ends at 0.001)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    statistic: float
+    p_value: float
+    note: str = ""
+
+
+__all__ = ["DataKind", "Direction", "StatSpec", "TestResult"]
