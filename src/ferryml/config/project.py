@@ -1,6 +1,6 @@
 """The project config: one model per section, every section strict (unknown keys are errors).
 
-Sections for stages that have not landed yet (monitoring, governance)
+Sections for stages that have not landed yet (governance)
 exist and accept no keys: a value written there would otherwise be silently
 ignored. Each fills in as its stage lands.
 """
@@ -20,6 +20,7 @@ from ferryml.data.synth.config import SynthConfig
 from ferryml.data.validate.rules import ValidationConfig
 from ferryml.evaluation.config import GatesConfig
 from ferryml.features.definitions import FeaturesConfig
+from ferryml.monitoring.config import MonitoringConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
 from ferryml.serving.config import ServingConfig
 from ferryml.training.config import TrainingConfig
@@ -106,10 +107,6 @@ class DataConfig(StrictModel):
 
 class _PendingSection(StrictModel):
     """A section whose stage has not landed yet: it takes no keys."""
-
-
-class MonitoringConfig(_PendingSection):
-    """Drift, performance, alerts (lands with the monitoring issue)."""
 
 
 class GovernanceConfig(_PendingSection):

@@ -1,6 +1,38 @@
-"""Monitoring: drift statistics first (one module per test in :mod:`ferryml.monitoring.stats`);
-windows, performance with delayed labels, alerts and retraining join with the monitoring work."""
+"""Monitoring: drift statistics (one module per test in :mod:`ferryml.monitoring.stats`) and
+data drift per column (:mod:`ferryml.monitoring.drift`); windows over the prediction log,
+performance with delayed labels, alerts and retraining join with the rest of the monitoring
+work."""
 
-from ferryml.monitoring.stats import ReferenceBins, StatSpec, band, psi
+from __future__ import annotations
 
-__all__ = ["ReferenceBins", "StatSpec", "band", "psi"]
+from ferryml._lazy import lazy_exports
+
+# Names load on first use: the config loader imports this package's config module, and a
+# command that only reads a config should not pay for scipy.
+_EXPORTS = {
+    "ColumnDrift": "ferryml.monitoring.drift",
+    "DriftConfig": "ferryml.monitoring.config",
+    "DriftReport": "ferryml.monitoring.drift",
+    "MonitoringConfig": "ferryml.monitoring.config",
+    "Reference": "ferryml.monitoring.drift",
+    "ReferenceBins": "ferryml.monitoring.stats.psi",
+    "StatSpec": "ferryml.monitoring.stats.base",
+    "band": "ferryml.monitoring.stats.psi",
+    "compare": "ferryml.monitoring.drift",
+    "psi": "ferryml.monitoring.stats.psi",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = [
+    "ColumnDrift",
+    "DriftConfig",
+    "DriftReport",
+    "MonitoringConfig",
+    "Reference",
+    "ReferenceBins",
+    "StatSpec",
+    "band",
+    "compare",
+    "psi",
+]

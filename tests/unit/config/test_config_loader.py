@@ -111,7 +111,7 @@ def test_a_list_document_is_rejected(tmp_path: Path) -> None:
 
 
 def test_pending_sections_reject_keys_with_an_explanation(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "monitoring:\n  window: 7d\n")
+    path = write(tmp_path, MINIMAL + "governance:\n  risk_tier: high\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
     assert "fills in as its stage lands" in info.value.issues[0].expected

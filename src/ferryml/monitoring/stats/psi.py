@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from ferryml.errors import InvalidInputError
 from ferryml.monitoring.stats.base import StatSpec
+from ferryml.monitoring.stats.shares import EPSILON, Counts
 
 SPEC = StatSpec(
     name="psi",
@@ -33,8 +34,6 @@ SPEC = StatSpec(
     direction="higher_is_drift",
     description="Population Stability Index over the reference's quantile bins",
 )
-EPSILON = 1e-4
-"""Share given to an empty bin."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,13 @@ def psi(
     return float(np.sum((now - fixed.shares) * np.log(now / fixed.shares)))
 
 
+def psi_of_counts(counts: Counts) -> float:
+    """PSI of two samples' counts over common bins (numeric bins or categories): the same
+    formula, empty bins at :data:`EPSILON`."""
+    reference, current = (np.where(s == 0, EPSILON, s) for s in counts.shares())
+    return float(np.sum((current - reference) * np.log(current / reference)))
+
+
 def band(value: float) -> str:
     """``stable`` (< 0.1), ``moderate`` (0.1 to 0.2) or ``significant`` (>= 0.2)."""
     if value < 0.1:
@@ -89,4 +95,4 @@ def _finite(values: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
     return array
 
 
-__all__ = ["EPSILON", "SPEC", "ReferenceBins", "band", "psi"]
+__all__ = ["EPSILON", "SPEC", "ReferenceBins", "band", "psi", "psi_of_counts"]

@@ -23,6 +23,27 @@ EPSILON = 1e-4
 
 
 @dataclass(frozen=True)
+class BinnedReference:
+    """A numeric reference's quantile bins and its counts in them, made once."""
+
+    edges: Floats
+    counts: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, reference: npt.ArrayLike | SortedSample, bins: int = 10) -> BinnedReference:
+        ref = SortedSample.of(reference, "reference")
+        edges = np.unique(np.quantile(ref.values, np.linspace(0, 1, bins + 1)[1:-1]))
+        return cls(edges, _binned(ref.values, edges, len(edges) + 1))
+
+    def counts_of(self, current: npt.ArrayLike | SortedSample) -> Counts:
+        """The reference's counts and ``current``'s in the same bins."""
+        cur = SortedSample.of(current, "current")
+        size = len(self.edges) + 1
+        labels = tuple(f"bin {i}" for i in range(size))
+        return Counts(labels, self.counts, _binned(cur.values, self.edges, size))
+
+
+@dataclass(frozen=True)
 class Counts:
     """Counts of the reference and the current sample over the same bins."""
 
@@ -50,17 +71,18 @@ def numeric_counts(
     reference: npt.ArrayLike | SortedSample, current: npt.ArrayLike | SortedSample, bins: int = 10
 ) -> Counts:
     """Counts over the reference's quantile bins (right-closed; equal edges merged)."""
-    ref, cur = SortedSample.of(reference, "reference"), SortedSample.of(current, "current")
-    edges = np.unique(np.quantile(ref.values, np.linspace(0, 1, bins + 1)[1:-1]))
-    size = len(edges) + 1
-    labels = tuple(f"bin {i}" for i in range(size))
-    return Counts(labels, _binned(ref.values, edges, size), _binned(cur.values, edges, size))
+    return BinnedReference.of(reference, bins).counts_of(current)
 
 
 def category_counts(reference: Iterable[Any], current: Iterable[Any]) -> Counts:
     """Counts per category (missing values left out): the reference's categories in sorted
     order, then those only the current sample has."""
-    ref, cur = _categories(reference, "reference"), _categories(current, "current")
+    ref, cur = categories_of(reference, "reference"), categories_of(current, "current")
+    return counts_of_categories(ref, cur)
+
+
+def counts_of_categories(ref: Counter[str], cur: Counter[str]) -> Counts:
+    """:func:`category_counts` from counts already made (a reference counted once)."""
     labels = sorted(ref) + sorted(set(cur) - set(ref))
     return Counts(
         tuple(labels),
@@ -78,7 +100,9 @@ def _binned(values: Floats, edges: Floats, size: int) -> npt.NDArray[np.int64]:
     return np.bincount(np.searchsorted(edges, values, side="left"), minlength=size)
 
 
-def _categories(values: Iterable[Any], name: str) -> Counter[str]:
+def categories_of(values: Iterable[Any], name: str) -> Counter[str]:
+    """Each category's count (as text; missing values left out). Raises
+    :class:`InvalidInputError` when every value is missing."""
     counted = Counter(
         str(value)
         for value in values
@@ -89,4 +113,13 @@ def _categories(values: Iterable[Any], name: str) -> Counter[str]:
     return counted
 
 
-__all__ = ["EPSILON", "Counts", "category_counts", "numeric_counts", "smoothed"]
+__all__ = [
+    "EPSILON",
+    "BinnedReference",
+    "Counts",
+    "categories_of",
+    "category_counts",
+    "counts_of_categories",
+    "numeric_counts",
+    "smoothed",
+]
