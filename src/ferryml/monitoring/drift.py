@@ -43,7 +43,7 @@ from ferryml.monitoring.stats.fisher import fisher
 from ferryml.monitoring.stats.js import jensen_shannon
 from ferryml.monitoring.stats.ks import ks
 from ferryml.monitoring.stats.psi import psi_of_counts
-from ferryml.monitoring.stats.sample import SortedSample
+from ferryml.monitoring.stats.sample import Merged, SortedSample
 from ferryml.monitoring.stats.shares import (
     BinnedReference,
     Counts,
@@ -284,19 +284,20 @@ def _numeric(draft: _Draft, present: npt.NDArray[Any], config: DriftConfig) -> N
     counts = ref.binned.counts_of(current)
     floors = config.floors
     draft.effects["psi"], draft.floors["psi"] = psi_of_counts(counts), floors.psi
+    pair = Merged.of(ref.sample, current)  # one merge for Wasserstein, KS, Anderson-Darling
     if ref.spread > 0:
-        draft.effects["wasserstein"] = wasserstein(ref.sample, current) / ref.spread
+        draft.effects["wasserstein"] = wasserstein(pair) / ref.spread
         draft.floors["wasserstein"] = floors.wasserstein
     else:
         draft.notes.append("constant in the reference: no Wasserstein distance in its units")
     draft.effects["jensen_shannon"] = jensen_shannon(counts)
     draft.floors["jensen_shannon"] = floors.jensen_shannon
-    tested = ks(ref.sample, current)
+    tested = ks(pair)
     draft.p_values["ks"] = tested.p_value
     draft.effects["ks_statistic"] = tested.statistic
     draft.p_main = tested.p_value
     if config.anderson_darling:
-        ad = anderson_darling(ref.sample, current)
+        ad = anderson_darling(pair)
         draft.p_values["anderson_darling"] = ad.p_value
         if ad.note:
             draft.notes.append(f"anderson_darling: {ad.note}")

@@ -35,6 +35,7 @@ from ferryml.monitoring.stats import (
 from ferryml.monitoring.stats.shares import EPSILON
 
 SAMPLES = {
+    "normal, clear shift": lambda rng: (rng.normal(0, 1, 3000), rng.normal(0.3, 1, 2000)),
     "normal, mean shift": lambda rng: (rng.normal(0, 1, 3000), rng.normal(0.1, 1, 2000)),
     "lognormal, same": lambda rng: (rng.lognormal(0, 1, 3000), rng.lognormal(0, 1, 2500)),
     "exponential, scale": lambda rng: (rng.exponential(1, 2000), rng.exponential(1.3, 2000)),
@@ -60,6 +61,16 @@ def test_ks_equals_scipy_asymptotic(case: str, seed: int) -> None:
     theirs = stats.ks_2samp(reference, current, method="asymp")
     assert ours.statistic == pytest.approx(theirs.statistic, rel=1e-12, abs=1e-15)
     assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_ks_answers_tiny_p_values_of_huge_samples_from_the_limiting_distribution() -> None:
+    rng = np.random.default_rng(0)
+    reference, current = rng.normal(0, 1, 400_000), rng.normal(0.02, 1, 400_000)
+    ours = ks(reference, current)
+    theirs = stats.ks_2samp(reference, current, method="asymp")
+    assert ours.statistic == pytest.approx(theirs.statistic, rel=1e-12)
+    assert theirs.pvalue < 1e-6 and ours.note
+    assert ours.p_value == pytest.approx(theirs.pvalue, rel=0.01)
 
 
 @pytest.mark.parametrize("case", SAMPLES)

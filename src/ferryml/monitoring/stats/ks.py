@@ -3,8 +3,9 @@
 The statistic is computed on sorted samples (the reference's sorted once,
 :class:`~ferryml.monitoring.stats.sample.SortedSample`); the two-sided p-value is Smirnov's
 asymptotic distribution from scipy (``kstwo.sf(D, round(n·m/(n+m)))``), which is what
-``scipy.stats.ks_2samp(method="asymp")`` returns (for samples of one value each, where
-scipy's effective size rounds to 0 and it divides by zero, the size is taken as 1).
+``scipy.stats.ks_2samp(method="asymp")`` returns — except for tiny p-values of huge samples
+(:data:`TINY`), and for samples of one value each, where scipy's effective size rounds to 0
+and it divides by zero (the size is taken as 1).
 Monitoring windows are large enough for the asymptotic form; at a million rows every p-value
 is tiny, so verdicts rest on effect sizes and this p-value comes second.
 
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import kstwo
+from scipy.stats import kstwo, kstwobign
 
 from ferryml.monitoring.stats.base import StatSpec, TestResult
-from ferryml.monitoring.stats.sample import SortedSample
+from ferryml.monitoring.stats.sample import Merged, SortedSample
 
 SPEC = StatSpec(
     name="ks",
@@ -33,18 +34,29 @@ SPEC = StatSpec(
 )
 
 
+TINY, LARGE = 1e-6, 100_000
+TINY_NOTE = "p-value below 1e-6, from the limiting Kolmogorov distribution (within 1 %)"
+"""Below ``TINY``, at effective sizes from ``LARGE`` on, scipy's finite-sample ``kstwo.sf``
+costs up to a second per call (0.8 s for p = 3e-8 at 500,000) and its precision decides
+nothing: the limiting distribution ``kstwobign`` answers instead, within 1 % at such sizes
+(0.7 % at 100,000, 0.3 % at 500,000)."""
+
+
 def ks(
-    reference: npt.ArrayLike | SortedSample, current: npt.ArrayLike | SortedSample
+    reference: npt.ArrayLike | SortedSample | Merged, current: npt.ArrayLike | SortedSample = ()
 ) -> TestResult:
-    """The two-sided KS statistic and its asymptotic p-value."""
-    ref, cur = SortedSample.of(reference, "reference"), SortedSample.of(current, "current")
-    points = np.concatenate([ref.values, cur.values])
-    gaps = ref.cdf(points) - cur.cdf(points)
+    """The two-sided KS statistic and its asymptotic p-value (of two samples, or of a
+    :class:`Merged` pair made once for several statistics)."""
+    pair = reference if isinstance(reference, Merged) else Merged.of(reference, current)
+    ref_cdf, cur_cdf = pair.cdfs()
+    gaps = (ref_cdf - cur_cdf)[pair.ends]
     statistic = float(max(np.max(gaps), np.clip(-np.min(gaps), 0, 1)))
-    m, n = sorted([float(ref.size), float(cur.size)], reverse=True)
+    m, n = sorted([float(pair.reference.size), float(pair.current.size)], reverse=True)
     effective = max(float(np.round(m * n / (m + n))), 1.0)  # 1 and 1 value: 0.5 rounds to 0
-    p_value = float(np.clip(kstwo.sf(statistic, effective), 0, 1))
-    return TestResult(statistic, p_value)
+    limit = float(kstwobign.sf(statistic * np.sqrt(effective)))
+    if effective >= LARGE and limit < TINY:
+        return TestResult(statistic, limit, note=TINY_NOTE)
+    return TestResult(statistic, float(np.clip(kstwo.sf(statistic, effective), 0, 1)))
 
 
 __all__ = ["SPEC", "ks"]

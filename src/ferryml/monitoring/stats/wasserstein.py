@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ferryml.errors import InvalidInputError
 from ferryml.monitoring.stats.base import StatSpec
-from ferryml.monitoring.stats.sample import SortedSample, merged
+from ferryml.monitoring.stats.sample import Merged, SortedSample
 
 SPEC = StatSpec(
     name="wasserstein",
@@ -29,14 +29,14 @@ SPEC = StatSpec(
 
 
 def wasserstein(
-    reference: npt.ArrayLike | SortedSample, current: npt.ArrayLike | SortedSample
+    reference: npt.ArrayLike | SortedSample | Merged, current: npt.ArrayLike | SortedSample = ()
 ) -> float:
-    """The Wasserstein-1 distance, in the values' units."""
-    ref, cur = SortedSample.of(reference, "reference"), SortedSample.of(current, "current")
-    points = merged(ref, cur)
-    widths = np.diff(points)
-    gaps = np.abs(ref.cdf(points[:-1]) - cur.cdf(points[:-1]))
-    return float(np.sum(gaps * widths))
+    """The Wasserstein-1 distance, in the values' units (of two samples or a :class:`Merged`
+    pair): the CDF gap at each value times the step to the next value."""
+    pair = reference if isinstance(reference, Merged) else Merged.of(reference, current)
+    ref_cdf, cur_cdf = pair.cdfs()
+    widths = np.diff(pair.values)  # 0 inside tied runs, where the CDFs are not yet exact
+    return float(np.sum(np.abs(ref_cdf[:-1] - cur_cdf[:-1]) * widths))
 
 
 def normalized_wasserstein(
