@@ -4,7 +4,8 @@ effect sizes with p-values second (:mod:`ferryml.monitoring.config` says why).
 Per kind of column (inferred from the reference, overridable in ``monitoring.drift.kinds``):
 
 - numeric: PSI over the reference's quantile bins, Wasserstein-1 in reference standard
-  deviations, Jensen-Shannon distance over the same bins; Kolmogorov-Smirnov's p-value
+  deviations, Jensen-Shannon distance over the same bins (KL reported beside it, without a
+  floor); Kolmogorov-Smirnov's p-value
   (Anderson-Darling's beside it when configured);
 - categorical: PSI and Jensen-Shannon over the categories, the share of rows in categories the
   reference never had; chi-squared's p-value;
@@ -41,6 +42,7 @@ from ferryml.monitoring.stats.anderson import anderson_darling
 from ferryml.monitoring.stats.chi2 import chi_squared
 from ferryml.monitoring.stats.fisher import fisher
 from ferryml.monitoring.stats.js import jensen_shannon
+from ferryml.monitoring.stats.kl import kl
 from ferryml.monitoring.stats.ks import ks
 from ferryml.monitoring.stats.psi import psi_of_counts
 from ferryml.monitoring.stats.sample import Merged, SortedSample
@@ -292,6 +294,7 @@ def _numeric(draft: _Draft, present: npt.NDArray[Any], config: DriftConfig) -> N
         draft.notes.append("constant in the reference: no Wasserstein distance in its units")
     draft.effects["jensen_shannon"] = jensen_shannon(counts)
     draft.floors["jensen_shannon"] = floors.jensen_shannon
+    draft.effects["kl"] = kl(counts)  # reported beside the others; no floor of its own
     tested = ks(pair)
     draft.p_values["ks"] = tested.p_value
     draft.effects["ks_statistic"] = tested.statistic
@@ -312,6 +315,7 @@ def _categorical(draft: _Draft, present: npt.NDArray[Any], config: DriftConfig) 
     draft.effects["psi"], draft.floors["psi"] = psi_of_counts(counts), floors.psi
     draft.effects["jensen_shannon"] = jensen_shannon(counts)
     draft.floors["jensen_shannon"] = floors.jensen_shannon
+    draft.effects["kl"] = kl(counts)
     tested = chi_squared(counts)
     draft.p_values["chi2"] = draft.p_main = tested.p_value
     if tested.note:
