@@ -26,14 +26,16 @@ without a reason). The p-values of the judged columns are corrected together
 
 from __future__ import annotations
 
-import math
+import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy.stats import false_discovery_control
 
 from ferryml.errors import InvalidInputError
@@ -55,6 +57,8 @@ from ferryml.monitoring.stats.shares import (
 from ferryml.monitoring.stats.wasserstein import wasserstein
 
 Columns = Mapping[str, npt.ArrayLike]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,14 @@ class Reference:
     @classmethod
     def of(cls, data: Columns, config: DriftConfig | None = None) -> Reference:
         config = config or DriftConfig()
-        profiled = {}
-        for name, values in data.items():
+
+        def profile(item: tuple[str, npt.ArrayLike]) -> ColumnReference:
+            name, values = item
             array = np.asarray(values)
-            kind = config.kinds.get(name) or infer_kind(array)
-            profiled[name] = _profile(name, kind, array, config)
-        return cls(profiled, config)
+            return _profile(name, config.kinds.get(name) or infer_kind(array), array, config)
+
+        profiled = _each_column(profile, list(data.items()))
+        return cls({column.name: column for column in profiled}, config)
 
 
 @dataclass(frozen=True)
@@ -171,14 +177,13 @@ def compare(reference: Reference, current: Columns) -> DriftReport:
     """Compare ``current`` (columns by name) with ``reference``; columns of the reference
     missing from ``current`` drift (a dropped column), extra columns are not compared."""
     config = reference.config
-    drafts = []
-    for name, ref in reference.columns.items():
-        if name not in current:
-            drafts.append(
-                _Draft(ref, 0, 1.0, reasons=["the column is missing from the current data"])
-            )
-            continue
-        drafts.append(_measure(ref, np.asarray(current[name]), config))
+
+    def measure(ref: ColumnReference) -> _Draft:
+        if ref.name not in current:
+            return _Draft(ref, 0, 1.0, reasons=["the column is missing from the current data"])
+        return _measure(ref, np.asarray(current[ref.name]), config)
+
+    drafts = _each_column(measure, list(reference.columns.values()))
     judged = [d for d in drafts if d.p_main is not None]
     if judged:
         adjusted = false_discovery_control([d.p_main for d in judged], method="bh")
@@ -232,6 +237,16 @@ class _Draft:
             reasons=reasons,
             notes=self.notes,
         )
+
+
+def _each_column(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """``work`` on every item, in order, on a thread per core: the heavy steps (sorting,
+    merging, binning) are numpy calls that release the GIL, so columns run in parallel."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ferry-drift") as pool:
+        return list(pool.map(work, items))
 
 
 def _profile(
@@ -349,9 +364,7 @@ def _new_categories(draft: _Draft, counts: Counts, config: DriftConfig) -> None:
 
 def _missing(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     if values.dtype == object:
-        return np.array(
-            [v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool
-        )
+        return np.asarray(pd.isna(values), dtype=bool)
     if values.dtype.kind in "fc":
         return np.asarray(~np.isfinite(values), dtype=bool)
     return np.zeros(values.shape, dtype=bool)

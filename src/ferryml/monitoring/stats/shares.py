@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from ferryml.errors import InvalidInputError
 from ferryml.monitoring.stats.sample import Floats, SortedSample
@@ -103,11 +104,10 @@ def _binned(values: Floats, edges: Floats, size: int) -> npt.NDArray[np.int64]:
 def categories_of(values: Iterable[Any], name: str) -> Counter[str]:
     """Each category's count (as text; missing values left out). Raises
     :class:`InvalidInputError` when every value is missing."""
-    counted = Counter(
-        str(value)
-        for value in values
-        if value is not None and not (isinstance(value, float) and np.isnan(value))
-    )
+    distinct = pd.Series(np.asarray(values, dtype=object)).value_counts(dropna=True)
+    counted: Counter[str] = Counter()
+    for value, count in distinct.items():  # few distinct values: text conversion here
+        counted[str(value)] += int(count)
     if not counted:
         raise InvalidInputError(f"the {name} has no category: every value is missing")
     return counted
