@@ -225,3 +225,23 @@ def test_bad_input_is_refused_before_anything_is_written(
     with pytest.raises(InvalidInputError, match="not a readable Parquet file"):
         score_batch(context, [not_parquet], tmp_path / "out-notes")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("out-")]
+
+
+def test_the_cli_says_what_is_wrong_with_its_arguments(
+    context: ProjectContext, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from ferryml.cli import app as cli
+
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    base = ["batch", "score", "-c", config, *sets, "-o", str(tmp_path / "out")]
+    runner = CliRunner()
+    missing = runner.invoke(cli, [*base, "-i", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "no input at" in missing.output
+    other = runner.invoke(cli, [*base, "-i", str(tmp_path), "--model", "churn@champion"])
+    assert other.exit_code == 1 and "this project's model is 'fraud'" in other.output
+    engine = runner.invoke(cli, [*base, "-i", str(tmp_path), "--engine", "dask"])
+    assert engine.exit_code == 2 and "use local or spark" in engine.output
+    assert not (tmp_path / "out").exists()
