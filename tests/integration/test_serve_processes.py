@@ -247,6 +247,24 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.kill()
 
 
+def shadow_has_compared(base: str, at_least: int = 5) -> None:
+    """Wait until the shadow has scored and compared ``at_least`` requests (its counter, pooled
+    across processes in /metrics)."""
+    deadline = time.monotonic() + 90
+    compared = 0.0
+    while time.monotonic() < deadline:
+        scrape = httpx.get(base + "/metrics", timeout=10).text
+        compared = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in scrape.splitlines()
+            if line.startswith("ferry_shadow_compared_total{")
+        )
+        if compared >= at_least:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the shadow compared {compared:.0f} requests within 90 s")
+
+
 def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Path) -> None:
     loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     registry, _ = deployment_loader(loaded, workspace)
@@ -307,7 +325,7 @@ def test_switches_reloads_and_a_shadow_under_load_fail_no_request(workspace: Pat
         everywhere(serving(blue.version), "back on the alias")
         admin("/admin/routing", {"strategy": "shadow", "challenger": green})
         everywhere(lambda m: bool(m["shadow"] and m["shadow"]["ready"]), "shadow ready")
-        time.sleep(2)
+        shadow_has_compared(base)  # on two loaded cores the niced shadow may take a while
     finally:
         stop.set()
         for thread in threads:
