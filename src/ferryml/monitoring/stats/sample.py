@@ -48,13 +48,6 @@ class SortedSample:
         return np.searchsorted(self.values, points, side="right") / self.values.size
 
 
-def merged(first: SortedSample, second: SortedSample) -> Floats:
-    """Both samples' values in one sorted array (a merge of two sorted arrays)."""
-    both = np.concatenate([first.values, second.values])
-    both.sort(kind="stable")  # timsort: linear on two sorted runs
-    return both
-
-
 @dataclass(frozen=True)
 class Merged:
     """Two sorted samples merged once, with each sample's running count at every position:
@@ -93,4 +86,4 @@ class Merged:
         )
 
 
-__all__ = ["Floats", "Merged", "SortedSample", "merged"]
+__all__ = ["Floats", "Merged", "SortedSample"]
