@@ -15,7 +15,7 @@ from pydantic import Field
 from ferryml.batch.config import BatchConfig
 from ferryml.config.base import StrictModel
 from ferryml.config.schema import SchemaConfig
-from ferryml.data.ingest.sources import SourceConfig
+from ferryml.data.ingest.sources.registry import SourceConfig
 from ferryml.data.synth.config import SynthConfig
 from ferryml.data.validate.rules import ValidationConfig
 from ferryml.evaluation.config import GatesConfig

@@ -5,7 +5,15 @@ work."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ferryml._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
+    from ferryml.monitoring.config import DriftConfig, MonitoringConfig
+    from ferryml.monitoring.drift import ColumnDrift, DriftReport, Reference, compare
+    from ferryml.monitoring.stats.base import StatSpec
+    from ferryml.monitoring.stats.psi import ReferenceBins, band, psi
 
 # Names load on first use: the config loader imports this package's config module, and a
 # command that only reads a config should not pay for scipy.

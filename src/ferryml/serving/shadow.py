@@ -12,8 +12,8 @@ result to the prediction log under the champion's request id (``request_id`` + `
 
 Why a process and not a thread: a thread scoring in the worker would hold the GIL while the
 champion waits for it; a challenger that busy-loops would slow every answer. The shadow
-process runs at a lower CPU priority (``nice`` 10) and shares nothing with the request path
-but one socket.
+process scores at a lower CPU priority (``nice`` 10; it loads the challenger at normal
+priority, a one-off) and shares nothing with the request path but one socket.
 
 What keeps the champion safe from the challenger:
 
@@ -342,11 +342,15 @@ def _run(
 ) -> None:
     """The shadow process: load the challenger, then score what arrives until the worker
     closes its end."""
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)  # the champion's worker wins the CPU
     deployment = load()
     deployment.warm_up()
     prediction_log = PredictionLog(directory, fsync_interval=fsync_interval)
+    # Loaded at normal priority, like a hot reload in the worker: loading is a one-off
+    # (about 14 s of CPU on this project's test machine, Feast's import most of it), and at
+    # nice 10 a shadow started on saturated cores got next to no CPU and never became ready.
+    # Scoring, which lasts, runs niced: the champion's worker wins the CPU.
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     shared.ready.set()
     try:
         while (messages := _receive(sock)) is not None:

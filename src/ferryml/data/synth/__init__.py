@@ -15,25 +15,58 @@ feed carries them; ``fraud_pattern`` is generator ground truth, never a model in
 
 from __future__ import annotations
 
-from ferryml.data.synth.config import (
-    AccountTakeover,
-    BadData,
-    CardTesting,
-    FraudPatterns,
-    HolidaySeason,
-    LabelDelay,
-    MerchantCompromise,
-    MissingData,
-    NewCustomers,
-    NewFraudPattern,
-    NewMerchantCategory,
-    Scenario,
-    Scenarios,
-    SynthConfig,
-)
-from ferryml.data.synth.generator import GENERATOR_VERSION, Progress, generate
-from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest
-from ferryml.data.synth.writer import TRANSACTION_SCHEMA
+from typing import TYPE_CHECKING
+
+from ferryml._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
+    from ferryml.data.synth.config import (
+        AccountTakeover,
+        BadData,
+        CardTesting,
+        FraudPatterns,
+        HolidaySeason,
+        LabelDelay,
+        MerchantCompromise,
+        MissingData,
+        NewCustomers,
+        NewFraudPattern,
+        NewMerchantCategory,
+        Scenario,
+        Scenarios,
+        SynthConfig,
+    )
+    from ferryml.data.synth.generator import GENERATOR_VERSION, Progress, generate
+    from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest
+    from ferryml.data.synth.writer import TRANSACTION_SCHEMA
+
+# Names load on first use: the config loader imports the config models of this package,
+# and a command (or a spawned worker) that only reads a config should not pay for pandas.
+_EXPORTS = {
+    "AccountTakeover": "ferryml.data.synth.config",
+    "BadData": "ferryml.data.synth.config",
+    "CardTesting": "ferryml.data.synth.config",
+    "FileEntry": "ferryml.data.synth.manifest",
+    "FraudPatterns": "ferryml.data.synth.config",
+    "GENERATOR_VERSION": "ferryml.data.synth.generator",
+    "HolidaySeason": "ferryml.data.synth.config",
+    "LabelDelay": "ferryml.data.synth.config",
+    "MANIFEST_NAME": "ferryml.data.synth.manifest",
+    "MerchantCompromise": "ferryml.data.synth.config",
+    "MissingData": "ferryml.data.synth.config",
+    "NewCustomers": "ferryml.data.synth.config",
+    "NewFraudPattern": "ferryml.data.synth.config",
+    "NewMerchantCategory": "ferryml.data.synth.config",
+    "Progress": "ferryml.data.synth.generator",
+    "Scenario": "ferryml.data.synth.config",
+    "Scenarios": "ferryml.data.synth.config",
+    "SynthConfig": "ferryml.data.synth.config",
+    "SynthManifest": "ferryml.data.synth.manifest",
+    "TRANSACTION_SCHEMA": "ferryml.data.synth.writer",
+    "generate": "ferryml.data.synth.generator",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "GENERATOR_VERSION",
