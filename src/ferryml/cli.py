@@ -32,6 +32,7 @@ from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
+from ferryml.cli_monitor import monitor_app
 from ferryml.cli_serving import ab_app, labels_app
 from ferryml.cli_serving import serve as _serve
 from ferryml.cli_serving import simulate as _simulate
@@ -69,6 +70,7 @@ app.command("simulate")(_simulate)
 app.add_typer(labels_app, name="labels")
 app.add_typer(ab_app, name="ab")
 app.add_typer(batch_app, name="batch")
+app.add_typer(monitor_app, name="monitor")
 
 
 def _version(value: bool) -> None:

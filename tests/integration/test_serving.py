@@ -855,6 +855,75 @@ def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
     assert times == sorted(times) and len(times) == 300  # scored in event-time order
 
 
+def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
+    client: TestClient, service: ScoringService, context: ProjectContext
+) -> None:
+    """Two weeks of real events replayed 70 weeks later (weekdays kept), their labels with
+    them; `ferry monitor report` over those weeks: one window per week holding every replayed
+    event once, every monitored column judged, an HTML page with its figures and the JSON."""
+    import json
+
+    from ferryml.serving.predlog import Shipper
+    from ferryml.serving.simulate import replay
+
+    dataset = resolve_version(context, "transactions")
+    table = read_events(service.deployment.feature_set, dataset.path).sort_by("event_time")
+    shift = timedelta(weeks=70)
+    last = table.column("event_time")[-1].as_py()
+    start = datetime.combine((last - timedelta(days=14)).date(), datetime.min.time(), last.tzinfo)
+    rows = [r for r in table.to_pylist() if start <= r["event_time"] < start + timedelta(days=14)]
+    for index, row in enumerate(rows):
+        row["transaction_id"] = f"monitored-{index}"
+        row["event_time"] += shift
+        if row.get("label_time") is not None:
+            row["label_time"] += shift
+    stats = replay(
+        client,
+        rows,
+        fields=service.fields.names,
+        time_field="event_time",
+        id_field="transaction_id",
+        label_field="is_fraud",
+        label_time_field="label_time",
+    )
+    assert stats.answered == len(rows) > 500 and stats.failed == 0
+    service.log.flush()
+    directory = context.workspace.root / context.loaded.config.serving.prediction_log.directory
+    Shipper(directory, context.engine, context.workspace.project).ship_once()
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    begin = start + shift
+    period = ["--from", f"{begin:%Y-%m-%d}", "--to", f"{begin + timedelta(days=14):%Y-%m-%d}"]
+    out = context.workspace.root / "monitor-out"
+    result = CliRunner().invoke(
+        cli, ["monitor", "report", "-c", config, *sets, *period, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    stem = f"monitor-{begin:%Y-%m-%d}_{begin + timedelta(days=14):%Y-%m-%d}"
+    report = json.loads((out / f"{stem}.json").read_text())
+    windows = report["windows"]
+    assert len(windows) == 2 and sum(w["rows"] for w in windows) == len(rows)
+    features = service.deployment.model.features
+    for window in windows:
+        columns = {c["column"]: c for c in window["data_drift"]["columns"]}
+        assert set(features) <= set(columns)
+        unjudged = [c for c in columns.values() if c["status"] == "not judged"]
+        assert all(c["reasons"] for c in unjudged)  # e.g. a 1-hour mean: mostly no value
+        assert len(unjudged) <= len(columns) // 10, [(c["column"], c["reasons"]) for c in unjudged]
+        assert window["prediction_drift"]["status"] != "not judged"
+        assert 0 < window["business"]["approval_rate"] <= 1
+        assert window["versions"] == [service.deployment.version]
+    html = (out / f"{stem}.html").read_text()
+    assert html.count("Plotly.newPlot") == 3 and "Data drift: PSI per column" in html
+    assert str(out / f"{stem}.html") in result.output.replace("\n", "")
+
+    backwards = CliRunner().invoke(
+        cli,
+        ["monitor", "report", "-c", config, *sets, "--from", "2027-02-01", "--to", "2027-01-01"],
+    )
+    assert backwards.exit_code != 0 and "is not after --from" in backwards.output
+
+
 @pytest.fixture(scope="module")
 def api_schema(client: TestClient, service: ScoringService) -> Any:
     """The live OpenAPI document of the app under test; the follower paused so that what the

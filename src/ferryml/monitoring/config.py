@@ -66,7 +66,55 @@ class DriftConfig(StrictModel):
     )
 
 
+class WindowConfig(StrictModel):
+    """How production traffic is cut into windows and what each is compared with."""
+
+    days: int = Field(default=7, ge=1, le=366, description="Length of a window, in days.")
+    step_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=366,
+        description="Start of one window to the next (none: tumbling, the window's length; "
+        "less than it: rolling windows that overlap).",
+    )
+    seasonality: Literal["none", "weekly"] = Field(
+        default="weekly",
+        description="weekly: a window shorter than a week is compared with the reference's "
+        "same weekdays only (like with like), since weekdays and weekends differ.",
+    )
+    reference_days: int = Field(
+        default=28,
+        ge=7,
+        le=3660,
+        description="The features' reference: the last days of the model's training data.",
+    )
+
+
+class PerformanceConfig(StrictModel):
+    """Performance on matured labels, and what counts as a concept drift."""
+
+    min_positives: int = Field(
+        default=5, ge=1, description="Fewer known positives in a window: performance not judged."
+    )
+    pr_auc_drop: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="PR-AUC this far below the held-out period's is a performance drop; with "
+        "inputs stable (no data drift) it is called concept drift.",
+    )
+    fraud_rate_ratio: float = Field(
+        default=1.5,
+        gt=1,
+        description="Label drift: the fraud rate among matured events this many times higher "
+        "(or lower) than the held-out period's, and Fisher's exact test below drift.alpha.",
+    )
+
+
 class MonitoringConfig(StrictModel):
-    """Drift, performance, alerts (drift decisions land first)."""
+    """Windows over the prediction log; data, prediction, label and concept drift;
+    performance with delayed labels; business KPIs."""
 
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    windows: WindowConfig = Field(default_factory=WindowConfig)
+    performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
