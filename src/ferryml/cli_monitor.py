@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from ferryml.cli_common import ConfigOption, SetOption, friendly_errors, load, open_project, out
+
+if TYPE_CHECKING:
+    from ferryml.monitoring.project import MonitorRun
+    from ferryml.pipeline import ProjectContext
 
 monitor_app = typer.Typer(
     help="Monitoring: data, prediction, label and concept drift, performance, business KPIs.",
@@ -17,6 +22,13 @@ monitor_app = typer.Typer(
 )
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Directory for the report (default: reports/monitoring).",
+        show_default=False,
+    ),
+]  # fmt: skip
 
 
 @monitor_app.command("report")
@@ -52,15 +64,11 @@ def report(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Directory for the report (default: reports/monitoring).",
-            show_default=False,
-        ),
-    ] = None,
+    output: OutputOption = None,
+    notify: Annotated[
+        bool,
+        typer.Option(help="Send alerts not sent before to monitoring.alerts.webhook."),
+    ] = False,
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -69,26 +77,104 @@ def report(
     data, the same weekdays when a window is shorter than a week), prediction drift (against
     its held-out scores), label drift and performance on the labels that have come in (with
     label completeness; a PR-AUC drop with stable inputs is concept drift), and business KPIs
-    (approval rate, blocks per day, fraud loss, false-positive cost).
+    (approval rate, blocks per day, fraud loss, false-positive cost). Alert rules
+    (monitoring.alerts.rules) are checked on every window.
 
     Writes an HTML page with figures and a JSON file with every number.
 
     Example: [bold]ferry monitor report --from 2025-12-01 --to 2026-01-01[/bold]
     """
-    from ferryml.monitoring.project import monitor_project, report_directory, report_stem
-    from ferryml.monitoring.report import write_monitor_report
+    from ferryml.monitoring.project import monitor_project
 
     context = open_project(load(config, {}, set_), create=False)
-    result = monitor_project(context, start=from_, end=to, model=model, cutoff=cutoff)
+    run = monitor_project(context, start=from_, end=to, model=model, cutoff=cutoff)
+    _finish(context, run, output, notify=notify, gauges=None)
+
+
+@monitor_app.command("run")
+@friendly_errors
+def run_job(
+    windows: Annotated[
+        int, typer.Option(min=1, max=52, help="Whole windows to judge, the latest last.")
+    ] = 1,
+    model: Annotated[
+        str, typer.Option(help="NAME@ALIAS, NAME@VERSION, an alias or a version number.")
+    ] = "champion",
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=DATE_FORMATS,
+            help="Judge as if it were then (a backfill, a replay): windows end at that day, "
+            "labels count by then. Default: now, by the project's clock.",
+            show_default=False,
+        ),
+    ] = None,
+    output: OutputOption = None,
+    prometheus_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the latest window's gauges here (Prometheus text format, for "
+            "node_exporter's textfile collector).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+) -> None:
+    """The monitor job, for cron or a Kubernetes CronJob: judge the last whole windows up to
+    today (UTC midnight, by the project's clock), deliver alerts (the log, and the webhook
+    once per alert), write the report and, with --prometheus-file, the gauges.
+
+    Example: [bold]ferry monitor run --prometheus-file /var/lib/node_exporter/ferry.prom[/bold]
+    """
+    from ferryml.monitoring.project import last_windows, monitor_project
+
+    context = open_project(load(config, {}, set_), create=False)
+    days = context.loaded.config.monitoring.windows.days
+    now = context.clock.now() if as_of is None else as_of
+    start, end = last_windows(now, days, windows)
+    run = monitor_project(context, start=start, end=end, model=model, cutoff=now)
+    _finish(context, run, output, notify=True, gauges=prometheus_file)
+
+
+def _finish(
+    context: ProjectContext,
+    run: MonitorRun,
+    output: Path | None,
+    *,
+    notify: bool,
+    gauges: Path | None,
+) -> None:
+    """Write the report (and gauges), print the windows and alerts, then deliver alerts: a
+    webhook that fails fails the command after everything else is written."""
+    from ferryml.monitoring.gauges import write_gauges
+    from ferryml.monitoring.project import deliver, report_directory, report_stem
+    from ferryml.monitoring.report import write_monitor_report
+
+    report = run.report
     directory = output or report_directory(context)
     html, json_path = write_monitor_report(
-        result, directory, context.workspace.project, report_stem(result)
+        report, directory, context.workspace.project, report_stem(report), run.alerts
     )
-    for window in result.windows:
+    for window in report.windows:
         period = window.window.describe()
         found = "; ".join(window.findings) or "[green]nothing moved[/green]"
         out.print(f"{period['from'][:10]} to {period['until'][:10]}  {window.rows:>7,}  {found}")
-    if not result.windows:
+    if not report.windows:
         out.print("[yellow]no window fits in the period[/yellow]: make it at least "
                   "monitoring.windows.days long")  # fmt: skip
+    for alert in run.alerts:
+        out.print(f"[red]ALERT[/red] {escape(f'[{alert.severity}]')} {alert.rule} "
+                  f"{alert.window['from'][:10]}: {escape(alert.message)}")  # fmt: skip
+    retrain = sorted({alert.rule for alert in run.alerts if alert.retrain})
+    if retrain:
+        out.print(f"[yellow]rules {', '.join(retrain)} ask for retraining[/yellow]: run "
+                  "`ferry train` (the automatic trigger is not built yet)")  # fmt: skip
     out.print(f"  → {html}\n  → {json_path}")
+    if gauges is not None and write_gauges(gauges, report, run.alerts):
+        out.print(f"  → {gauges}")
+    if notify:
+        webhook = context.loaded.config.monitoring.alerts.webhook
+        sent = deliver(context.engine, context.workspace.project, webhook, run)
+        if sent:
+            out.print(f"{len(sent)} alert(s) sent to the webhook")

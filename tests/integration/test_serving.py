@@ -855,14 +855,12 @@ def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
     assert times == sorted(times) and len(times) == 300  # scored in event-time order
 
 
-def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
+@pytest.fixture(scope="module")
+def replayed_weeks(
     client: TestClient, service: ScoringService, context: ProjectContext
-) -> None:
+) -> tuple[datetime, int]:
     """Two weeks of real events replayed 70 weeks later (weekdays kept), their labels with
-    them; `ferry monitor report` over those weeks: one window per week holding every replayed
-    event once, every monitored column judged, an HTML page with its figures and the JSON."""
-    import json
-
+    them, the log shipped: the first day and the number of events."""
     from ferryml.serving.predlog import Shipper
     from ferryml.serving.simulate import replay
 
@@ -890,9 +888,20 @@ def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
     service.log.flush()
     directory = context.workspace.root / context.loaded.config.serving.prediction_log.directory
     Shipper(directory, context.engine, context.workspace.project).ship_once()
+    return start + shift, len(rows)
+
+
+def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
+    service: ScoringService, context: ProjectContext, replayed_weeks: tuple[datetime, int]
+) -> None:
+    """`ferry monitor report` over the replayed weeks: one window per week holding every
+    replayed event once, every monitored column judged or said why not, an HTML page with its
+    figures and the JSON."""
+    import json
+
+    begin, replayed = replayed_weeks
     config = str(context.workspace.root / "configs" / "ferry.yaml")
     sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
-    begin = start + shift
     period = ["--from", f"{begin:%Y-%m-%d}", "--to", f"{begin + timedelta(days=14):%Y-%m-%d}"]
     out = context.workspace.root / "monitor-out"
     result = CliRunner().invoke(
@@ -902,7 +911,7 @@ def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
     stem = f"monitor-{begin:%Y-%m-%d}_{begin + timedelta(days=14):%Y-%m-%d}"
     report = json.loads((out / f"{stem}.json").read_text())
     windows = report["windows"]
-    assert len(windows) == 2 and sum(w["rows"] for w in windows) == len(rows)
+    assert len(windows) == 2 and sum(w["rows"] for w in windows) == replayed
     features = service.deployment.model.features
     for window in windows:
         columns = {c["column"]: c for c in window["data_drift"]["columns"]}
@@ -914,7 +923,8 @@ def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
         assert 0 < window["business"]["approval_rate"] <= 1
         assert window["versions"] == [service.deployment.version]
     html = (out / f"{stem}.html").read_text()
-    assert html.count("Plotly.newPlot") == 3 and "Data drift: PSI per column" in html
+    assert html.count("Plotly.newPlot") == 4 and "Data drift: PSI per column" in html
+    assert "share of the model's attention" in html  # LightGBM: explained
     assert str(out / f"{stem}.html") in result.output.replace("\n", "")
 
     backwards = CliRunner().invoke(
@@ -922,6 +932,62 @@ def test_ferry_monitor_report_judges_replayed_traffic_window_by_window(
         ["monitor", "report", "-c", config, *sets, "--from", "2027-02-01", "--to", "2027-01-01"],
     )
     assert backwards.exit_code != 0 and "is not after --from" in backwards.output
+
+
+def test_the_monitor_job_writes_gauges_and_sends_each_alert_once(
+    service: ScoringService,
+    context: ProjectContext,
+    replayed_weeks: tuple[datetime, int],
+    tmp_path: Path,
+) -> None:
+    """`ferry monitor run --as-of` the day after the replayed weeks: the last two windows are
+    judged, an always-firing KPI rule reaches a real webhook once per window however often
+    the job runs, and the latest window's gauges are a valid Prometheus text file."""
+    import json
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from webhook_receiver import Receiver
+
+    begin, _ = replayed_weeks
+    receiver = Receiver()
+    rule = "monitoring.alerts.rules=[{name: approvals, kind: kpi, kpi: approval_rate, max: 0.5}]"
+    settings = [*TRAINABLE_SETTINGS, rule, f"monitoring.alerts.webhook.url={receiver.url}"]
+    sets = [arg for setting in settings for arg in ("--set", setting)]
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    gauges = tmp_path / "ferry.prom"
+    job = ["monitor", "run", "-c", config, *sets, "--windows", "2", "-o", str(tmp_path)]
+    as_of = ["--as-of", f"{begin + timedelta(days=14):%Y-%m-%d}"]
+    try:
+        first = CliRunner().invoke(cli, [*job, *as_of, "--prometheus-file", str(gauges)])
+        again = CliRunner().invoke(cli, [*job, *as_of])
+    finally:
+        receiver.close()
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    assert "2 alert(s) sent to the webhook" in first.output
+    assert "sent to the webhook" not in again.output
+    assert again.output.count("ALERT [warning] approvals 2027-") == 2  # still listed
+    ((_, body),) = receiver.posts
+    assert [a["rule"] for a in body["alerts"]] == ["approvals", "approvals"]
+    assert [a["window"]["from"][:10] for a in body["alerts"]] == [
+        f"{begin:%Y-%m-%d}",
+        f"{begin + timedelta(days=7):%Y-%m-%d}",
+    ]
+    families = {f.name: f for f in text_string_to_metric_families(gauges.read_text())}
+    (rows,) = families["ferry_monitor_rows"].samples
+    assert rows.value > 0 and rows.labels["version"] == service.deployment.version
+    kpis = {s.labels["kpi"]: s.value for s in families["ferry_monitor_kpi"].samples}
+    assert 0.5 < kpis["approval_rate"] <= 1
+    assert {s.labels["rule"] for s in families["ferry_monitor_alerts"].samples} == {"approvals"}
+    (report_file,) = tmp_path.glob("monitor-*.json")
+    latest = json.loads(report_file.read_text())["windows"][-1]["data_drift"]["columns"]
+    drifted = {s.labels["column"]: s.value for s in families["ferry_monitor_drifted"].samples}
+    assert drifted == {c["column"]: float(c["status"] == "drift") for c in latest}
+    with_psi = {c["column"] for c in latest if "psi" in c["effects"]}  # binary columns: none
+    assert {s.labels["column"] for s in families["ferry_monitor_psi"].samples} == with_psi
+    attention = [s.value for s in families["ferry_monitor_attention"].samples]
+    assert sum(attention) == pytest.approx(1.0)
 
 
 @pytest.fixture(scope="module")

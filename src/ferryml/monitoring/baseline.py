@@ -27,6 +27,7 @@ from ferryml.features.build import TRAINING_FILE
 from ferryml.features.values import arrow_to_array, arrow_to_columns
 from ferryml.monitoring.config import MonitoringConfig
 from ferryml.monitoring.drift import Reference
+from ferryml.monitoring.explanations import Contributions, attention_shares
 from ferryml.monitoring.performance import Outcomes
 from ferryml.training.dataset import Columns
 from ferryml.training.tracking import TAG_PREFIX
@@ -54,6 +55,12 @@ class Baseline:
     """The held-out period's scores, decisions and labels, and its amounts at risk."""
     held_out_period: dict[str, str]
     config: MonitoringConfig
+    features: list[str] = field(default_factory=list)
+    """The model's features, in its column order."""
+    explain: Contributions | None = None
+    """The model's per-feature contributions of a feature matrix (None: not explained)."""
+    held_out_shares: dict[str, float] | None = None
+    """Each feature's share of the model's attention on the held-out period."""
     _profiles: dict[frozenset[int], Reference] = field(default_factory=dict, repr=False)
 
     def reference(self, weekdays: frozenset[int] = ALL_WEEKDAYS) -> Reference:
@@ -141,6 +148,9 @@ def baseline_of(
     values = arrow_to_columns(period, list(columns))
     reference_times = times[mask]
     weekdays = weekdays_of(reference_times)
+    features = list(registered.model.features)
+    explain = registered.model.contributions
+    contributions = explain(data.x[features].to_numpy(np.float64))
     return Baseline(
         model=registered.info,
         columns=values,
@@ -149,6 +159,11 @@ def baseline_of(
         held_out=held,
         held_out_period=data.describe(),
         config=config.monitoring,
+        features=features,
+        explain=explain if contributions is not None else None,
+        held_out_shares=None
+        if contributions is None
+        else attention_shares(contributions, features),
     )
 
 

@@ -10,9 +10,9 @@ or categories the reference never had are drift on their own.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ferryml.config.base import StrictModel
 
@@ -111,6 +111,121 @@ class PerformanceConfig(StrictModel):
     )
 
 
+class ExplanationConfig(StrictModel):
+    """Explanation drift: the model's attention (mean |contribution| shares) per window."""
+
+    share_delta: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="A feature whose share of the model's attention moves this much (0.05: "
+        "five points) is explanation drift.",
+    )
+
+
+Severity = Literal["info", "warning", "critical"]
+KPI = Literal[
+    "approval_rate", "blocks_per_day", "fraud_loss", "false_positive_cost", "cost_per_1000"
+]
+
+
+class _Rule(StrictModel):
+    name: str = Field(min_length=1, max_length=63, description="How alerts of the rule are named.")
+    severity: Severity = "warning"
+    retrain: bool = Field(
+        default=False,
+        description="A firing rule asks for retraining (done where monitoring.retraining allows).",
+    )
+
+
+class DataDriftRule(_Rule):
+    """Columns that drifted (the verdict of ``monitoring.drift``), optionally only among the
+    model's most important features and with a least PSI."""
+
+    kind: Literal["data_drift"]
+    top_features: int | None = Field(
+        default=None, ge=1, description="Only the model's N most important features."
+    )
+    columns: list[str] = Field(default_factory=list, description="Only these columns.")
+    min_psi: float | None = Field(default=None, gt=0, description="And a PSI at least this.")
+
+
+class NullRateRule(_Rule):
+    """A column whose share of missing values moved (a dropped or broken input)."""
+
+    kind: Literal["null_rate"]
+    delta: float = Field(default=0.05, gt=0, le=1)
+
+
+class VerdictRule(_Rule):
+    """A window-level verdict: prediction, label, concept or explanation drift, or a
+    performance drop."""
+
+    kind: Literal[
+        "prediction_drift", "label_drift", "concept_drift", "performance_drop", "explanation_drift"
+    ]
+
+
+class KpiRule(_Rule):
+    """A business KPI outside its band."""
+
+    kind: Literal["kpi"]
+    kpi: KPI
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> KpiRule:
+        if self.min is None and self.max is None:
+            raise ValueError(f"rule {self.name!r}: give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"rule {self.name!r}: min {self.min} is above max {self.max}")
+        return self
+
+
+AlertRule = Annotated[
+    DataDriftRule | NullRateRule | VerdictRule | KpiRule, Field(discriminator="kind")
+]
+
+
+def _default_rules() -> list[AlertRule]:
+    return [
+        DataDriftRule(name="top-feature-drift", kind="data_drift", top_features=10, min_psi=0.2),
+        NullRateRule(name="null-rate", kind="null_rate", severity="critical"),
+        VerdictRule(name="prediction-drift", kind="prediction_drift"),
+        VerdictRule(name="label-drift", kind="label_drift"),
+        VerdictRule(name="explanation-drift", kind="explanation_drift"),
+        VerdictRule(name="concept-drift", kind="concept_drift", severity="critical", retrain=True),
+        VerdictRule(name="performance-drop", kind="performance_drop", retrain=True),
+    ]
+
+
+class WebhookConfig(StrictModel):
+    """Where alerts are POSTed as JSON."""
+
+    url: str = Field(pattern=r"^https?://", description="http(s) URL receiving the alerts.")
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    token_env: str | None = Field(
+        default=None,
+        description="Environment variable holding a bearer token sent with each POST.",
+    )
+
+
+class AlertsConfig(StrictModel):
+    """Rules evaluated on every window; alerts go to the log and, when set, a webhook."""
+
+    rules: list[AlertRule] = Field(default_factory=_default_rules)
+    webhook: WebhookConfig | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AlertsConfig:
+        names = [rule.name for rule in self.rules]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"alert rule names must be unique: {', '.join(twice)} repeated")
+        return self
+
+
 class MonitoringConfig(StrictModel):
     """Windows over the prediction log; data, prediction, label and concept drift;
     performance with delayed labels; business KPIs."""
@@ -118,3 +233,5 @@ class MonitoringConfig(StrictModel):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     windows: WindowConfig = Field(default_factory=WindowConfig)
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    explanations: ExplanationConfig = Field(default_factory=ExplanationConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)

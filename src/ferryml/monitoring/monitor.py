@@ -10,7 +10,9 @@ For every window (``monitoring.windows``: tumbling by default, rolling with a sh
 - **performance** on matured events, with label completeness; a PR-AUC drop of at least
   ``pr_auc_drop`` below the held-out period's while no input drifted is **concept drift**
   (the relation of inputs to fraud changed, not the inputs);
-- **business KPIs**: approval rate, blocks per day, fraud loss, false-positive cost.
+- **business KPIs**: approval rate, blocks per day, fraud loss, false-positive cost;
+- **explanation drift**: each feature's share of the model's attention against the held-out
+  period's (:mod:`ferryml.monitoring.explanations`).
 
 An empty or tiny window is not judged and says why (never a crash, never a bare NaN).
 """
@@ -25,6 +27,7 @@ import numpy as np
 
 from ferryml.monitoring.baseline import ALL_WEEKDAYS, US_PER_DAY, Baseline, iso_us, weekdays_of
 from ferryml.monitoring.drift import ColumnDrift, DriftReport, Reference, compare
+from ferryml.monitoring.explanations import NOT_EXPLAINED, explanation_drift
 from ferryml.monitoring.performance import Outcomes
 from ferryml.monitoring.stats.fisher import fisher
 from ferryml.monitoring.traffic import Traffic
@@ -79,6 +82,7 @@ class WindowReport:
     business: dict[str, float]
     versions: list[str]
     degraded_share: float
+    explanations: dict[str, Any] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     """Plain sentences: what drifted, and the kind of drift."""
 
@@ -100,6 +104,7 @@ class WindowReport:
             "performance": self.performance,
             "concept_drift": self.concept_drift,
             "business": self.business,
+            "explanation_drift": self.explanations,
         }
 
 
@@ -177,9 +182,26 @@ def _judge(
         business=outcomes.business(false_positive_cost=false_positive_cost, days=window.days),
         versions=sorted({str(v) for v in current.version}),
         degraded_share=float(current.degraded.mean()) if len(current) else 0.0,
+        explanations=_explanations(baseline, current),
     )
     report.findings.extend(_findings(report))
     return report
+
+
+def _explanations(baseline: Baseline, current: Traffic) -> dict[str, Any]:
+    if baseline.explain is None or baseline.held_out_shares is None:
+        return {"explained": False, "drifted": False, "reason": NOT_EXPLAINED}
+    missing = [name for name in baseline.features if name not in current.columns]
+    if missing:
+        return {"explained": False, "drifted": False,
+                "reason": f"features not logged: {', '.join(missing)}"}  # fmt: skip
+    return explanation_drift(
+        baseline.held_out_shares,
+        baseline.explain,
+        {name: current.columns[name] for name in baseline.features},
+        baseline.features,
+        share_delta=baseline.config.explanations.share_delta,
+    )
 
 
 def _weekdays_compared(window: Window, current: Traffic, seasonality: str) -> frozenset[int]:
@@ -233,6 +255,8 @@ def _findings(report: WindowReport) -> list[str]:
             f"label drift: fraud rate {labels['rate']:.2%} among matured events vs "
             f"{labels['held_out_rate']:.2%} held out"
         )
+    if report.explanations.get("drifted"):
+        found.append("explanation drift: " + "; ".join(report.explanations["reasons"]))
     performance = report.performance
     if performance.get("dropped"):
         kind = "concept drift" if report.concept_drift else "performance drop"

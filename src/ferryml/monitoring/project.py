@@ -9,19 +9,36 @@ cuts them into windows and compares each with the model's baseline
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ferryml.errors import InvalidInputError
+from ferryml.monitoring.alerts import Alert, evaluate, log_alerts, post_webhook
 from ferryml.monitoring.baseline import baseline_of, monitored_columns
 from ferryml.monitoring.monitor import MonitorReport, Window, monitor
 from ferryml.monitoring.traffic import US, read_traffic
+from ferryml.serving.state import SharedState
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ferryml.monitoring.config import WebhookConfig
     from ferryml.pipeline import ProjectContext
 
 REPORTS_DIR = "reports/monitoring"
+SENT_ALERTS = "monitoring.alerts_sent"
+"""Platform-DB state: keys of the alerts the webhook has taken."""
+MAX_REMEMBERED = 5000
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """A report and the alerts its windows raised."""
+
+    report: MonitorReport
+    alerts: list[Alert]
 
 
 def monitor_project(
@@ -31,9 +48,10 @@ def monitor_project(
     end: datetime,
     model: str = "champion",
     cutoff: datetime | None = None,
-) -> MonitorReport:
+) -> MonitorRun:
     """The windows of ``[start, end)`` of the project's traffic against ``model``'s baseline,
-    with the labels known at ``cutoff`` (default: the project's clock, now)."""
+    with the labels known at ``cutoff`` (default: the project's clock, now), and the alerts
+    of ``monitoring.alerts.rules`` on them."""
     from ferryml.batch.run import model_reference
     from ferryml.registered import load_registered
     from ferryml.registry import ModelRegistry
@@ -62,7 +80,7 @@ def monitor_project(
         columns=columns,
     )
     costs = training.costs
-    return monitor(
+    report = monitor(
         baseline,
         traffic,
         period=Window(start.timestamp() * US, end.timestamp() * US),
@@ -71,6 +89,33 @@ def monitor_project(
         false_negative_factor=costs.false_negative_factor if costs.false_negative_column else 1.0,
         false_positive_cost=costs.false_positive,
     )
+    rules = loaded.config.monitoring.alerts.rules
+    return MonitorRun(report, evaluate(rules, report, registered.model.importance()))
+
+
+def deliver(
+    engine: Engine, project: str, webhook: WebhookConfig | None, run: MonitorRun
+) -> list[Alert]:
+    """Log every alert; POST those not delivered before to ``webhook`` (when set) and
+    remember them in the platform DB. Returns the alerts sent to the webhook."""
+    log_alerts(run.alerts, project)
+    if webhook is None or not run.alerts:
+        return []
+    state = SharedState(engine, project)
+    _, sent = state.read(SENT_ALERTS)
+    known = set(sent or [])
+    fresh = [alert for alert in run.alerts if alert.key not in known]
+    if fresh:
+        post_webhook(webhook, fresh, project=project, model=run.report.baseline["model"])
+        remembered = [*(sent or []), *(alert.key for alert in fresh)][-MAX_REMEMBERED:]
+        state.write(SENT_ALERTS, remembered, actor="monitor")
+    return fresh
+
+
+def last_windows(now: datetime, days: int, count: int) -> tuple[datetime, datetime]:
+    """The ``count`` whole windows of ``days`` ending at the start of ``now``'s day (UTC)."""
+    end = datetime.combine(_utc(now).astimezone(UTC).date(), time.min, UTC)
+    return end - timedelta(days=days * count), end
 
 
 def _utc(moment: datetime) -> datetime:
@@ -78,6 +123,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 def report_stem(report: MonitorReport) -> str:
+    """``monitor-FROM_UNTIL``: one file pair per period (a rerun replaces it)."""
     period = report.period.describe()
     return f"monitor-{period['from'][:10]}_{period['until'][:10]}"
 
@@ -86,4 +132,12 @@ def report_directory(context: ProjectContext) -> Path:
     return context.workspace.root / REPORTS_DIR
 
 
-__all__ = ["REPORTS_DIR", "monitor_project", "report_directory", "report_stem"]
+__all__ = [
+    "REPORTS_DIR",
+    "MonitorRun",
+    "deliver",
+    "last_windows",
+    "monitor_project",
+    "report_directory",
+    "report_stem",
+]

@@ -5,19 +5,22 @@ numbers.
 The page answers, window by window: did the inputs move (a heat map of PSI per column and
 window, the drifted columns named), did the scores and the fraud rate move, how did the model
 do on the labels that have come in (PR-AUC against the held-out period's, with label
-completeness, since recent windows are judged on few labels), and what it cost.
+completeness, since recent windows are judged on few labels), what it cost, and whether the
+model now leans on other features (its attention per feature, latest window vs held out).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ferryml.monitoring.alerts import Alert
 from ferryml.monitoring.monitor import MonitorReport
 from ferryml.storage.atomic import atomic_write_text
 
@@ -26,10 +29,14 @@ TEMPLATE = "monitor_report.html.j2"
 
 
 def write_monitor_report(
-    report: MonitorReport, directory: Path, project: str, stem: str
+    report: MonitorReport,
+    directory: Path,
+    project: str,
+    stem: str,
+    alerts: Sequence[Alert] = (),
 ) -> tuple[Path, Path]:
     """Write ``stem``.html and ``stem``.json into ``directory``."""
-    facts = report.as_dict()
+    facts = {**report.as_dict(), "alerts": [alert.as_dict() for alert in alerts]}
     environment = Environment(
         loader=PackageLoader("ferryml", "resources/templates"),
         autoescape=select_autoescape(default=True),
@@ -102,6 +109,19 @@ def figures(report: MonitorReport) -> list[str]:
             yaxis2={"title": "cost / 1,000", "overlaying": "y", "side": "right"},
         )
         made.append(business)
+        latest = report.windows[-1].explanations
+        if latest.get("explained"):
+            held, now = latest["held_out_shares"], latest["shares"]
+            names = sorted(held, key=lambda name: -max(held[name], now[name]))[:15]
+            attention = go.Figure()
+            attention.add_bar(x=names, y=[held[n] for n in names], name="held out")
+            attention.add_bar(x=names, y=[now[n] for n in names], name=labels[-1])
+            attention.update_layout(
+                title="Explanations: share of the model's attention (mean |SHAP|), latest window",
+                barmode="group",
+                yaxis={"title": "share", "tickformat": ".0%"},
+            )
+            made.append(attention)
     return [
         pio.to_html(figure, full_html=False, include_plotlyjs=index == 0)
         for index, figure in enumerate(made)

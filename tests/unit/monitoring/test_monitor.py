@@ -15,6 +15,7 @@ from sklearn.metrics import average_precision_score
 
 from ferryml.monitoring.baseline import US_PER_DAY, Baseline, weekdays_of
 from ferryml.monitoring.config import MonitoringConfig
+from ferryml.monitoring.explanations import NOT_EXPLAINED, attention_shares
 from ferryml.monitoring.monitor import Window, WindowReport, monitor, windows_between
 from ferryml.monitoring.performance import Outcomes
 from ferryml.monitoring.traffic import Traffic
@@ -221,3 +222,54 @@ def test_an_empty_window_is_not_judged_and_says_why() -> None:
     assert not empty.performance["judged"] and "reason" in empty.labels
     facts = empty.as_dict()
     assert facts["business"]["blocks_per_day"] == 0.0
+
+
+def test_explanation_drift_follows_the_inputs_the_model_relies_on() -> None:
+    """A real LightGBM model on the generated events: when amount, one of its inputs, moves,
+    the model's attention moves with it; in the control week it does not."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(21)
+    _, columns, label, _ = events(rng, START - timedelta(days=28), 28, 400)
+    features = ["amount", "risk"]
+    x = np.column_stack([columns[name] for name in features])
+    label = np.maximum(label, (columns["amount"] > 60).astype(float) * (rng.random(len(x)) < 0.3))
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1,
+                         "deterministic": True, "seed": 1}, lgb.Dataset(x, label), 40)  # fmt: skip
+
+    def explain(values: np.ndarray) -> np.ndarray:
+        return np.asarray(booster.predict(values, pred_contrib=True))
+
+    config = MonitoringConfig()
+    base = baseline(rng, config)
+    held = base.columns
+    base.features, base.explain = features, explain
+    base.held_out_shares = attention_shares(
+        explain(np.column_stack([held[name] for name in features])), features
+    )
+    weeks = [
+        events(rng, START, 7, 400),
+        events(rng, START + timedelta(days=7), 7, 400, amount_shift=0.6),
+    ]
+    report = monitor(
+        base,
+        traffic(weeks),
+        period=Window(us(START), us(START + timedelta(days=14))),
+        amount_column="amount",
+        flat_false_negative=100.0,
+        false_negative_factor=1.0,
+        false_positive_cost=10.0,
+    )
+    control, moved = report.windows
+    assert control.explanations["explained"] and not control.explanations["drifted"]
+    shares = moved.explanations
+    assert shares["drifted"] and shares["reasons"][0].startswith("amount: ")
+    assert shares["shares"]["amount"] > shares["held_out_shares"]["amount"] + 0.05
+    assert sum(shares["shares"].values()) == pytest.approx(1.0)
+    assert any(f.startswith("explanation drift") for f in moved.findings)
+
+
+def test_a_model_without_contributions_is_reported_as_not_explained() -> None:
+    config = MonitoringConfig()
+    (window,) = run(config, [events(np.random.default_rng(4), START, 7, 300)], 7)
+    assert window.explanations == {"explained": False, "drifted": False, "reason": NOT_EXPLAINED}
