@@ -53,6 +53,8 @@ class Baseline:
     period_us: tuple[float, float]
     held_out: Outcomes
     """The held-out period's scores, decisions and labels, and its amounts at risk."""
+    held_out_weekdays: npt.NDArray[np.int8]
+    """Each held-out row's weekday (for streams ranked like with like)."""
     held_out_period: dict[str, str]
     config: MonitoringConfig
     features: list[str] = field(default_factory=list)
@@ -158,6 +160,7 @@ def baseline_of(
         period_us=(start, cutoff_us),
         held_out=held,
         held_out_period=data.describe(),
+        held_out_weekdays=weekdays_of(data.times_us),
         config=config.monitoring,
         features=features,
         explain=explain if contributions is not None else None,

@@ -123,6 +123,23 @@ class ExplanationConfig(StrictModel):
     )
 
 
+class ChangeConfig(StrictModel):
+    """Change points on streams (river's ADWIN): when a change began, sudden or gradual."""
+
+    enabled: bool = True
+    delta: float = Field(
+        default=0.002, gt=0, lt=1, description="ADWIN's confidence (smaller: fewer detections)."
+    )
+    group_days: float = Field(
+        default=3.0,
+        gt=0,
+        description="Detections in the same direction within this of each other are one change.",
+    )
+    gradual_days: float = Field(
+        default=1.0, gt=0, description="A change caught repeatedly over longer is gradual."
+    )
+
+
 Severity = Literal["info", "warning", "critical"]
 KPI = Literal[
     "approval_rate", "blocks_per_day", "fraud_loss", "false_positive_cost", "cost_per_1000"
@@ -234,4 +251,5 @@ class MonitoringConfig(StrictModel):
     windows: WindowConfig = Field(default_factory=WindowConfig)
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     explanations: ExplanationConfig = Field(default_factory=ExplanationConfig)
+    changes: ChangeConfig = Field(default_factory=ChangeConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

@@ -14,6 +14,9 @@ For every window (``monitoring.windows``: tumbling by default, rolling with a sh
 - **explanation drift**: each feature's share of the model's attention against the held-out
   period's (:mod:`ferryml.monitoring.explanations`).
 
+Over the whole period, **change points** (:mod:`ferryml.monitoring.changes`) say when a change
+in the scores, the log loss on matured events or a drifted column began, sudden or gradual.
+
 An empty or tiny window is not judged and says why (never a crash, never a bare NaN).
 """
 
@@ -24,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ferryml.monitoring.baseline import ALL_WEEKDAYS, US_PER_DAY, Baseline, iso_us, weekdays_of
+from ferryml.monitoring.changes import ChangePoint, change_points, weekly_ranks
 from ferryml.monitoring.drift import ColumnDrift, DriftReport, Reference, compare
 from ferryml.monitoring.explanations import NOT_EXPLAINED, explanation_drift
 from ferryml.monitoring.performance import Outcomes
@@ -113,12 +118,15 @@ class MonitorReport:
     baseline: dict[str, Any]
     period: Window
     windows: list[WindowReport]
+    changes: list[ChangePoint] = field(default_factory=list)
+    """Change points of the period's streams (scores, log loss, drifted columns)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline,
             **self.period.describe(),
             "windows": [window.as_dict() for window in self.windows],
+            "changes": [change.as_dict() for change in self.changes],
         }
 
 
@@ -144,7 +152,62 @@ def monitor(
         amounts = _amounts(current, amount_column, flat_false_negative) * false_negative_factor
         outcomes = Outcomes(current.score, current.blocked, current.label, amounts)
         reports.append(_judge(baseline, scores, window, current, outcomes, false_positive_cost))
-    return MonitorReport(baseline.describe(), period, reports)
+    inside = (traffic.event_time_us >= period.start_us) & (traffic.event_time_us < period.end_us)
+    weekly = config.windows.seasonality == "weekly"
+    changes = _changes(baseline, traffic.where(inside), reports, weekly=weekly) if reports else []
+    return MonitorReport(baseline.describe(), period, reports, changes)
+
+
+def _changes(
+    baseline: Baseline, traffic: Traffic, windows: list[WindowReport], *, weekly: bool
+) -> list[ChangePoint]:
+    """Change points of the scores, of the log loss on matured events and of every numeric
+    column that drifted in some window, each ranked in its baseline (the same weekday's
+    values when ``weekly``): ranks are uniform without drift, whatever the weekly cycle."""
+    config = baseline.config.changes
+    if not config.enabled or len(traffic) == 0:
+        return []
+    held = baseline.held_out
+    streams = [
+        (SCORE, traffic.event_time_us, traffic.score, baseline.held_out_weekdays, held.scores),
+        (
+            "log_loss",
+            traffic.event_time_us[traffic.matured],
+            _log_loss(traffic.label[traffic.matured], traffic.score[traffic.matured]),
+            baseline.held_out_weekdays[held.matured],
+            _log_loss(held.label[held.matured], held.scores[held.matured]),
+        ),
+    ]
+    for name in sorted({name for w in windows for name in w.data.drifted}):
+        values = traffic.columns.get(name)
+        if values is not None and values.dtype.kind == "f" and name in baseline.columns:
+            reference = np.asarray(baseline.columns[name], dtype=np.float64)
+            streams.append((name, traffic.event_time_us, values, baseline.weekdays, reference))
+    found = []
+    for name, times, values, reference_weekdays, reference in streams:
+        weekdays = weekdays_of(times)
+        if not weekly:
+            weekdays, reference_weekdays = weekdays * 0, reference_weekdays * 0
+        ranks = weekly_ranks(weekdays, values, reference_weekdays, reference)
+        found.extend(
+            change_points(
+                times,
+                ranks,
+                name,
+                delta=config.delta,
+                group_days=config.group_days,
+                gradual_days=config.gradual_days,
+            )
+        )
+    return found
+
+
+def _log_loss(
+    y: npt.NDArray[np.float64], scores: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    p = np.clip(scores, 1e-6, 1 - 1e-6)
+    loss: npt.NDArray[np.float64] = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss
 
 
 def _judge(

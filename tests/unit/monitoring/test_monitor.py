@@ -107,7 +107,7 @@ def events(
     n = days * per_day
     times = us(start) + np.sort(rng.random(n)) * days * US_PER_DAY
     weekend = weekdays_of(times) >= 5
-    amount = rng.lognormal(3.0 + amount_shift + (0.8 * weekend if weekend_pattern else 0), 0.5)
+    amount = rng.lognormal(3.0 + amount_shift + (0.8 * weekend if weekend_pattern else 0), 0.5, n)
     risk = rng.random(n)
     chance = 0.02 + 0.25 * ((1 - risk) if inverted else risk) ** 4
     label = (rng.random(n) < chance).astype(float)
@@ -122,7 +122,7 @@ def events(
 
 def baseline(rng: np.random.Generator, config: MonitoringConfig) -> Baseline:
     times, columns, _, _ = events(rng, START - timedelta(days=28), 28, 400)
-    _, _, label, scores = events(rng, START - timedelta(days=7), 7, 400)
+    held_times, _, label, scores = events(rng, START - timedelta(days=7), 7, 400)
     held = Outcomes(scores, scores >= 0.8, label, np.full(len(scores), 100.0))
     return Baseline(
         model={"name": "m", "version": "1", "alias": "champion"},
@@ -130,6 +130,7 @@ def baseline(rng: np.random.Generator, config: MonitoringConfig) -> Baseline:
         weekdays=weekdays_of(times),
         period_us=(us(START - timedelta(days=28)), us(START)),
         held_out=held,
+        held_out_weekdays=weekdays_of(held_times),
         held_out_period={"from": "", "until": ""},
         config=config,
     )
@@ -273,3 +274,28 @@ def test_a_model_without_contributions_is_reported_as_not_explained() -> None:
     config = MonitoringConfig()
     (window,) = run(config, [events(np.random.default_rng(4), START, 7, 300)], 7)
     assert window.explanations == {"explained": False, "drifted": False, "reason": NOT_EXPLAINED}
+
+
+def test_the_report_dates_the_change_of_a_drifted_column() -> None:
+    config = MonitoringConfig()
+    rng = np.random.default_rng(12)
+    shift_at = START + timedelta(days=10)
+    weeks = [
+        events(rng, START, 10, 400),
+        events(rng, shift_at, 11, 400, amount_shift=0.4),
+    ]
+    report = monitor(
+        baseline(rng, config),
+        traffic(weeks),
+        period=Window(us(START), us(START + timedelta(days=21))),
+        amount_column="amount",
+        flat_false_negative=100.0,
+        false_negative_factor=1.0,
+        false_positive_cost=10.0,
+    )
+    amount = [c for c in report.changes if c.series == "amount"]
+    assert len(amount) == 1 and amount[0].kind == "sudden"
+    began = datetime.fromisoformat(amount[0].began.rstrip("Z")).replace(tzinfo=UTC)
+    assert abs(began - shift_at) < timedelta(hours=36)
+    assert not [c for c in report.changes if c.series == "score"]  # the scores did not move
+    assert report.as_dict()["changes"][0]["series"] in {"amount", "log_loss"}
