@@ -231,7 +231,17 @@ def test_ferry_gate_reports_tags_and_exit_codes(workspace: Path, context: Projec
     config = str(workspace / "configs" / "ferry.yaml")
     tracker = tracker_for(context.loaded, context.workspace.root)
     champion_run = ModelRegistry(tracker, "fraud").get("champion").run_id or ""
-    code, output = invoke("gate", champion_run, "--json", "-c", config, *SETS)
+    # What is checked here is the command (reports, tags, exit codes), not this machine's
+    # speed: on a loaded machine the real champion's single-row p99 can pass the default
+    # 20 ms (this test failed once in a CI run that shared the machine, and passed alone).
+    # The latency gate itself is tested with a crafted slow model above.
+    roomy = [
+        "--set",
+        "gates.latency.p99_ms=2000",
+        "--set",
+        "gates.latency.max_ratio_to_champion=100",
+    ]
+    code, output = invoke("gate", champion_run, "--json", "-c", config, *SETS, *roomy)
     assert code == 0, output
     summary = json.loads(output)
     (candidate,) = summary["candidates"]
