@@ -22,6 +22,9 @@ monitor_app = typer.Typer(
 )
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]
+ModelOption = Annotated[
+    str, typer.Option(help="NAME@ALIAS, NAME@VERSION, an alias or a version number.")
+]
 OutputOption = Annotated[
     Path | None,
     typer.Option(
@@ -52,9 +55,7 @@ def report(
             show_default=False,
         ),
     ],
-    model: Annotated[
-        str, typer.Option(help="NAME@ALIAS, NAME@VERSION, an alias or a version number.")
-    ] = "champion",
+    model: ModelOption = "champion",
     cutoff: Annotated[
         datetime | None,
         typer.Option(
@@ -97,9 +98,7 @@ def run_job(
     windows: Annotated[
         int, typer.Option(min=1, max=52, help="Whole windows to judge, the latest last.")
     ] = 1,
-    model: Annotated[
-        str, typer.Option(help="NAME@ALIAS, NAME@VERSION, an alias or a version number.")
-    ] = "champion",
+    model: ModelOption = "champion",
     as_of: Annotated[
         datetime | None,
         typer.Option(

@@ -818,12 +818,25 @@ def test_a_canary_advances_while_it_behaves_and_rolls_back_when_its_scores_shift
         follower.start()
 
 
+def replay_rows(client: TestClient, service: ScoringService, rows: list[dict[str, Any]]) -> Any:
+    """``ferry simulate``'s replay of raw transaction rows (their labels with them)."""
+    from ferryml.serving.simulate import replay
+
+    return replay(
+        client,
+        rows,
+        fields=service.fields.names,
+        time_field="event_time",
+        id_field="transaction_id",
+        label_field="is_fraud",
+        label_time_field="label_time",
+    )
+
+
 def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
     client: TestClient, service: ScoringService, context: ProjectContext
 ) -> None:
     from datetime import timedelta
-
-    from ferryml.serving.simulate import replay
 
     dataset = resolve_version(context, "transactions")
     table = read_events(service.deployment.feature_set, dataset.path).sort_by("event_time")
@@ -837,15 +850,7 @@ def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
         row["label_time"] = end + timedelta(days=3)
     for index, row in enumerate(rows):
         row["transaction_id"] = f"replay-{index}"
-    stats = replay(
-        client,
-        rows,
-        fields=service.fields.names,
-        time_field="event_time",
-        id_field="transaction_id",
-        label_field="is_fraud",
-        label_time_field="label_time",
-    )
+    stats = replay_rows(client, service, rows)
     assert (stats.sent, stats.answered, stats.failed) == (300, 300, 0)
     assert stats.labels_pending >= 5 and stats.labels_sent + stats.labels_pending >= 45
     assert stats.labels_new == stats.labels_sent > 0
@@ -862,7 +867,6 @@ def replayed_weeks(
     """Two weeks of real events replayed 70 weeks later (weekdays kept), their labels with
     them, the log shipped: the first day and the number of events."""
     from ferryml.serving.predlog import Shipper
-    from ferryml.serving.simulate import replay
 
     dataset = resolve_version(context, "transactions")
     table = read_events(service.deployment.feature_set, dataset.path).sort_by("event_time")
@@ -875,15 +879,7 @@ def replayed_weeks(
         row["event_time"] += shift
         if row.get("label_time") is not None:
             row["label_time"] += shift
-    stats = replay(
-        client,
-        rows,
-        fields=service.fields.names,
-        time_field="event_time",
-        id_field="transaction_id",
-        label_field="is_fraud",
-        label_time_field="label_time",
-    )
+    stats = replay_rows(client, service, rows)
     assert stats.answered == len(rows) > 500 and stats.failed == 0
     service.log.flush()
     directory = context.workspace.root / context.loaded.config.serving.prediction_log.directory

@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine
 
 from ferryml.serving.routing import CHALLENGER, CHAMPION
+from ferryml.storage.answers import answers_with_labels
 from ferryml.storage.tables import labels, predictions
 
 ANSWERED_ARMS = (CHAMPION, CHALLENGER)
@@ -93,30 +94,19 @@ def read_traffic(
     """The answered events of ``project`` whose event time is in ``[start, end)``, with the
     labels known at ``cutoff`` and the ``columns`` each logged (a model feature, else a field
     of the request; absent: missing)."""
-    known = and_(
-        labels.c.project == predictions.c.project,
-        labels.c.event_id == predictions.c.event_id,
-        labels.c.label_time <= cutoff,
+    columns_read = (
+        predictions.c.event_id,
+        predictions.c.event_time,
+        predictions.c.score,
+        predictions.c.decision,
+        predictions.c.model_version,
+        predictions.c.degraded,
+        predictions.c.record,
+        labels.c.label,
     )
     query = (
-        select(
-            predictions.c.event_id,
-            predictions.c.event_time,
-            predictions.c.score,
-            predictions.c.decision,
-            predictions.c.model_version,
-            predictions.c.degraded,
-            predictions.c.record,
-            labels.c.label,
-        )
-        .select_from(predictions.outerjoin(labels, known))
-        .where(
-            predictions.c.project == project,
-            predictions.c.status == 200,
-            predictions.c.arm.in_(ANSWERED_ARMS),
-            predictions.c.event_time >= start,
-            predictions.c.event_time < end,
-        )
+        answers_with_labels(columns_read, project=project, cutoff=cutoff, arms=ANSWERED_ARMS)
+        .where(predictions.c.event_time >= start, predictions.c.event_time < end)
         .order_by(predictions.c.event_time, predictions.c.ts)
     )
     matured_before = (cutoff - timedelta(days=maturity_days)).timestamp() * US

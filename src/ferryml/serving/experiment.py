@@ -34,11 +34,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 from scipy import stats
-from sqlalchemy import Engine, Row, and_, select
+from sqlalchemy import Engine, Row
 
 from ferryml.errors import InvalidInputError
 from ferryml.serving.deployment import BLOCK
 from ferryml.serving.routing import CHALLENGER, CHAMPION
+from ferryml.storage.answers import answers_with_labels
 from ferryml.storage.tables import labels, predictions
 from ferryml.training.config import CostConfig
 
@@ -192,28 +193,18 @@ def read_outcomes(
 ) -> tuple[dict[str, ArmOutcomes], int]:
     """Each arm's matured answers since ``since`` with their outcomes known at ``cutoff``,
     and how many answers were too recent."""
-    known = and_(
-        labels.c.project == predictions.c.project,
-        labels.c.event_id == predictions.c.event_id,
-        labels.c.label_time <= cutoff,
+    columns = (
+        predictions.c.arm,
+        predictions.c.model_version,
+        predictions.c.event_id,
+        predictions.c.event_time,
+        predictions.c.decision,
+        predictions.c.record,
+        labels.c.label,
     )
     query = (
-        select(
-            predictions.c.arm,
-            predictions.c.model_version,
-            predictions.c.event_id,
-            predictions.c.event_time,
-            predictions.c.decision,
-            predictions.c.record,
-            labels.c.label,
-        )
-        .select_from(predictions.outerjoin(labels, known))
-        .where(
-            predictions.c.project == project,
-            predictions.c.status == 200,
-            predictions.c.arm.in_(ARMS),
-            predictions.c.ts >= since,
-        )
+        answers_with_labels(columns, project=project, cutoff=cutoff, arms=ARMS)
+        .where(predictions.c.ts >= since)
         .order_by(predictions.c.ts)
     )
     rows: dict[str, dict[str, AnswerRow]] = {arm: {} for arm in ARMS}

@@ -16,7 +16,13 @@ from sklearn.metrics import average_precision_score
 from ferryml.monitoring.baseline import US_PER_DAY, Baseline, weekdays_of
 from ferryml.monitoring.config import MonitoringConfig
 from ferryml.monitoring.explanations import NOT_EXPLAINED, attention_shares
-from ferryml.monitoring.monitor import Window, WindowReport, monitor, windows_between
+from ferryml.monitoring.monitor import (
+    MonitorReport,
+    Window,
+    WindowReport,
+    monitor,
+    windows_between,
+)
 from ferryml.monitoring.performance import Outcomes
 from ferryml.monitoring.traffic import Traffic
 
@@ -150,13 +156,17 @@ def traffic(parts: list[Part]) -> Traffic:
     )
 
 
-def run(
-    config: MonitoringConfig, parts: list[Part], days: int, start: datetime = START
-) -> list[WindowReport]:
-    """The windows of ``days`` from ``start`` of ``parts`` against a generated baseline."""
-    rng = np.random.default_rng(11)
-    report = monitor(
-        baseline(rng, config),
+def report_of(
+    config: MonitoringConfig,
+    parts: list[Part],
+    days: int,
+    start: datetime = START,
+    base: Baseline | None = None,
+) -> MonitorReport:
+    """The report on ``days`` from ``start`` of ``parts`` against ``base`` (default: a
+    generated baseline)."""
+    return monitor(
+        base or baseline(np.random.default_rng(11), config),
         traffic(parts),
         period=Window(us(start), us(start + timedelta(days=days))),
         amount_column="amount",
@@ -164,7 +174,12 @@ def run(
         false_negative_factor=1.0,
         false_positive_cost=10.0,
     )
-    return report.windows
+
+
+def run(
+    config: MonitoringConfig, parts: list[Part], days: int, start: datetime = START
+) -> list[WindowReport]:
+    return report_of(config, parts, days, start).windows
 
 
 def test_each_kind_of_drift_shows_in_its_own_window_only() -> None:
@@ -252,15 +267,7 @@ def test_explanation_drift_follows_the_inputs_the_model_relies_on() -> None:
         events(rng, START, 7, 400),
         events(rng, START + timedelta(days=7), 7, 400, amount_shift=0.6),
     ]
-    report = monitor(
-        base,
-        traffic(weeks),
-        period=Window(us(START), us(START + timedelta(days=14))),
-        amount_column="amount",
-        flat_false_negative=100.0,
-        false_negative_factor=1.0,
-        false_positive_cost=10.0,
-    )
+    report = report_of(config, weeks, 14, base=base)
     control, moved = report.windows
     assert control.explanations["explained"] and not control.explanations["drifted"]
     shares = moved.explanations
@@ -284,15 +291,7 @@ def test_the_report_dates_the_change_of_a_drifted_column() -> None:
         events(rng, START, 10, 400),
         events(rng, shift_at, 11, 400, amount_shift=0.4),
     ]
-    report = monitor(
-        baseline(rng, config),
-        traffic(weeks),
-        period=Window(us(START), us(START + timedelta(days=21))),
-        amount_column="amount",
-        flat_false_negative=100.0,
-        false_negative_factor=1.0,
-        false_positive_cost=10.0,
-    )
+    report = report_of(config, weeks, 21)
     amount = [c for c in report.changes if c.series == "amount"]
     assert len(amount) == 1 and amount[0].kind == "sudden"
     began = datetime.fromisoformat(amount[0].began.rstrip("Z")).replace(tzinfo=UTC)
