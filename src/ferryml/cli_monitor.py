@@ -3,7 +3,7 @@ app by :mod:`ferryml.cli`; the work is in :mod:`ferryml.monitoring`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -122,7 +122,9 @@ def run_job(
 ) -> None:
     """The monitor job, for cron or a Kubernetes CronJob: judge the last whole windows up to
     today (UTC midnight, by the project's clock), deliver alerts (the log, and the webhook
-    once per alert), write the report and, with --prometheus-file, the gauges.
+    once per alert), write the report and, with --prometheus-file, the gauges. When alerts ask
+    for retraining and monitoring.retraining.enabled, train on the latest feature build, gate,
+    and enter the best passing model as challenger (never champion).
 
     Example: [bold]ferry monitor run --prometheus-file /var/lib/node_exporter/ferry.prom[/bold]
     """
@@ -130,10 +132,10 @@ def run_job(
 
     context = open_project(load(config, {}, set_), create=False)
     days = context.loaded.config.monitoring.windows.days
-    now = context.clock.now() if as_of is None else as_of
+    now = context.clock.now() if as_of is None else as_of.replace(tzinfo=as_of.tzinfo or UTC)
     start, end = last_windows(now, days, windows)
     run = monitor_project(context, start=start, end=end, model=model, cutoff=now)
-    _finish(context, run, output, notify=True, gauges=prometheus_file)
+    _finish(context, run, output, notify=True, gauges=prometheus_file, retrain_at=now)
 
 
 def _finish(
@@ -143,6 +145,7 @@ def _finish(
     *,
     notify: bool,
     gauges: Path | None,
+    retrain_at: datetime | None = None,
 ) -> None:
     """Write the report (and gauges), print the windows and alerts, then deliver alerts: a
     webhook that fails fails the command after everything else is written."""
@@ -166,9 +169,9 @@ def _finish(
         out.print(f"[red]ALERT[/red] {escape(f'[{alert.severity}]')} {alert.rule} "
                   f"{alert.window['from'][:10]}: {escape(alert.message)}")  # fmt: skip
     retrain = sorted({alert.rule for alert in run.alerts if alert.retrain})
-    if retrain:
-        out.print(f"[yellow]rules {', '.join(retrain)} ask for retraining[/yellow]: run "
-                  "`ferry train` (the automatic trigger is not built yet)")  # fmt: skip
+    if retrain and retrain_at is None:
+        out.print(f"[yellow]rules {', '.join(retrain)} ask for retraining[/yellow]: `ferry "
+                  "monitor run` retrains when monitoring.retraining.enabled")  # fmt: skip
     out.print(f"  → {html}\n  → {json_path}")
     if gauges is not None and write_gauges(gauges, report, run.alerts):
         out.print(f"  → {gauges}")
@@ -177,3 +180,27 @@ def _finish(
         sent = deliver(context.engine, context.workspace.project, webhook, run)
         if sent:
             out.print(f"{len(sent)} alert(s) sent to the webhook")
+    if retrain_at is not None:
+        _retrain(context, run, retrain_at)
+
+
+def _retrain(context: ProjectContext, run: MonitorRun, now: datetime) -> None:
+    from ferryml.monitoring.retraining import retrain_if_asked
+
+    with out.status("retraining: train, gate, enter the best as challenger") as status:
+        done = retrain_if_asked(
+            context, run.alerts, now=now, progress=lambda step: status.update(f"retraining: {step}")
+        )
+    if done is None:
+        return
+    asked = ", ".join(done.asked_by)
+    if done.skipped is not None:
+        out.print(f"[yellow]retraining asked by {asked}, not run[/yellow]: {done.skipped}")
+    elif done.challenger is not None:
+        out.print(f"[green]✓[/green] retrained ({len(done.runs)} runs, asked by {asked}): "
+                  f"version {done.challenger} entered as challenger; shadow, canary or A/B "
+                  "decide whether it replaces the champion")  # fmt: skip
+    else:
+        failed = "; ".join(f"{k}: {', '.join(v)}" for k, v in done.failed_gates.items())
+        out.print(f"[yellow]retrained ({len(done.runs)} runs, asked by {asked}), no candidate "
+                  f"passed the gates[/yellow] ({failed}); the champion stays")  # fmt: skip

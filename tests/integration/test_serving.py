@@ -986,6 +986,58 @@ def test_the_monitor_job_writes_gauges_and_sends_each_alert_once(
     assert sum(attention) == pytest.approx(1.0)
 
 
+def test_an_alert_that_asks_for_retraining_enters_a_gated_challenger_once(
+    service: ScoringService,
+    context: ProjectContext,
+    replayed_weeks: tuple[datetime, int],
+    tmp_path: Path,
+) -> None:
+    """A rule with retrain: true fires; with monitoring.retraining enabled the job trains,
+    gates against the champion and enters the best passing model as challenger (the champion
+    stays), on the audit trail; the next run inside the cooldown does not retrain."""
+    from ferryml.registry import ModelRegistry
+    from ferryml.training.project import tracker_for
+
+    begin, _ = replayed_weeks
+    rule = (
+        "monitoring.alerts.rules="
+        "[{name: approvals, kind: kpi, kpi: approval_rate, max: 0.5, retrain: true}]"
+    )
+    settings = [
+        *TRAINABLE_SETTINGS,
+        rule,
+        "monitoring.retraining.enabled=true",
+        # the loop is under test, not the gates' rules (test_gates.py): a retrained model on
+        # the same build may lose to the champion by chance, and timing depends on the load
+        "gates.champion.enabled=false",
+        "gates.latency.enabled=false",
+        "gates.fairness.enabled=false",
+    ]
+    sets = [arg for setting in settings for arg in ("--set", setting)]
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    job = ["monitor", "run", "-c", config, *sets, "-o", str(tmp_path)]
+    as_of = ["--as-of", f"{begin + timedelta(days=14):%Y-%m-%d}"]
+    registry = ModelRegistry(tracker_for(context.loaded, context.workspace.root), "fraud")
+    champion = registry.alias_version("champion")
+    try:
+        first = CliRunner().invoke(cli, [*job, *as_of])
+        assert first.exit_code == 0, first.output
+        challenger = registry.alias_version("challenger")
+        assert challenger is not None and challenger != champion, first.output
+        assert f"version {challenger} entered as challenger" in " ".join(first.output.split())
+        assert registry.alias_version("champion") == champion
+        (entry,) = [e for e in context.audit.entries() if e.action == "monitor.retrain"]
+        assert entry.details["asked_by"] == ["approvals"]
+        assert entry.details["challenger"] == challenger and len(entry.details["runs"]) == 3
+        again = CliRunner().invoke(cli, [*job, *as_of])
+        assert again.exit_code == 0, again.output
+        assert "not run" in again.output and "cooldown_days" in again.output
+        assert registry.alias_version("challenger") == challenger
+    finally:
+        if registry.alias_version("challenger") is not None:
+            registry.remove_alias("challenger")
+
+
 @pytest.fixture(scope="module")
 def api_schema(client: TestClient, service: ScoringService) -> Any:
     """The live OpenAPI document of the app under test; the follower paused so that what the

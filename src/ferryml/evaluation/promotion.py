@@ -17,6 +17,8 @@ from ferryml.training.tracking import TAG_PREFIX, mlflow_errors
 if TYPE_CHECKING:
     from ferryml.pipeline import ProjectContext
 
+CHALLENGER = "challenger"
+
 
 def promote(
     context: ProjectContext,
@@ -25,9 +27,9 @@ def promote(
     override_reason: str | None = None,
     alias: str = "champion",
 ) -> RegisteredVersion:
-    """Make ``run_id``'s model the champion: only if its gates passed against the current
-    champion, or with a written ``override_reason`` (recorded on the version and the audit
-    trail)."""
+    """Make ``run_id``'s model the champion (or give it another ``alias``, e.g. the
+    challenger): only if its gates passed against the current champion, or with a written
+    ``override_reason`` (recorded on the version and the audit trail)."""
     from ferryml.pipeline import current_actor
     from ferryml.training.project import tracker_for
 
@@ -36,6 +38,8 @@ def promote(
     run = get_run(tracker, check_run_id(run_id))
     registry = ModelRegistry(tracker, loaded.config.project.name)
     current = champion_version(registry, alias)
+    # what the gates compared the run with
+    champion = champion_version(registry, loaded.config.gates.champion.alias)
     verdict = run.data.tags.get(GATES_TAG)
     gated_against = run.data.tags.get(GATES_CHAMPION_TAG)
     problem = None
@@ -44,9 +48,9 @@ def promote(
     elif verdict != "passed":
         failed = run.data.tags.get(GATES_TAG + ".failed", "")
         problem = f"its gates failed ({failed})"
-    elif gated_against != current:
+    elif gated_against != champion:
         problem = (
-            f"it was gated against champion {gated_against}, but the champion is now {current}: "
+            f"it was gated against champion {gated_against}, but the champion is now {champion}: "
             "gate it again"
         )
     reason = (override_reason or "").strip()
@@ -79,8 +83,8 @@ def promote(
                 registry.name, version.version, TAG_PREFIX + "promotion_override", reason[:5000]
             )
     registry.set_alias(alias, version.version)
-    if registry.alias_version("challenger") == version.version:
-        registry.remove_alias("challenger")
+    if alias != CHALLENGER and registry.alias_version(CHALLENGER) == version.version:
+        registry.remove_alias(CHALLENGER)
     context.audit.append(
         current_actor(),
         "model.promote",

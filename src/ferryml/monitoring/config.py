@@ -243,6 +243,19 @@ class AlertsConfig(StrictModel):
         return self
 
 
+class RetrainingConfig(StrictModel):
+    """What the monitor job does when an alert asks for retraining (``retrain: true`` rules)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Train, gate and enter the best passing model as challenger by itself; "
+        "off: the job only says that retraining was asked.",
+    )
+    cooldown_days: float = Field(
+        default=7.0, ge=0, description="At most one retraining in this many days."
+    )
+
+
 class MonitoringConfig(StrictModel):
     """Windows over the prediction log; data, prediction, label and concept drift;
     performance with delayed labels; business KPIs."""
@@ -253,3 +266,4 @@ class MonitoringConfig(StrictModel):
     explanations: ExplanationConfig = Field(default_factory=ExplanationConfig)
     changes: ChangeConfig = Field(default_factory=ChangeConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
