@@ -235,7 +235,9 @@ def _append_many(path: Path, worker: int) -> None:
 def test_sqlite_is_safe_for_several_processes(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     open_window_store("sqlite", project="t", path=path).close()
-    context = multiprocessing.get_context("fork")
+    # spawned, not forked: the test process has threads (coverage, earlier fixtures' clients),
+    # and a child forked while one of them held a lock can hang forever (a CI run saw it)
+    context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_append_many, args=(path, w)) for w in range(4)]
     for process in workers:
         process.start()
