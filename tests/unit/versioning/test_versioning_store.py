@@ -248,8 +248,10 @@ def test_concurrent_processes_publish_one_version(
 ) -> None:
     table = sample_table()
     stagings = [str(stage(store, table, [25, 25])) for i in range(4)]
-    # fork, not spawn: a spawned child re-imports pyarrow, duckdb and sqlalchemy (~2 s each).
-    context = multiprocessing.get_context("fork")
+    # forkserver, not fork: a child forked from the threaded test process hung in a CI run
+    # (pool workers asleep until the timeout); the server imports the store once for all four.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ferryml.data.versioning", "ferryml.storage.db"])
     url = sqlite_engine.url.render_as_string(hide_password=False)
     with context.Pool(4) as pool:
         results = pool.starmap(_publish_in_child, [(url, str(store.root), s) for s in stagings])
