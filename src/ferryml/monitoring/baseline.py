@@ -29,6 +29,7 @@ from ferryml.monitoring.config import MonitoringConfig
 from ferryml.monitoring.drift import Reference
 from ferryml.monitoring.explanations import Contributions, attention_shares
 from ferryml.monitoring.performance import Outcomes
+from ferryml.monitoring.times import US_PER_DAY, iso_us, weekdays_of
 from ferryml.training.dataset import Columns
 from ferryml.training.tracking import TAG_PREFIX
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from ferryml.registered import RegisteredModel
     from ferryml.registry import ModelRegistry
 
-US_PER_DAY = 86_400 * 1_000_000
 ALL_WEEKDAYS = frozenset(range(7))
 
 
@@ -170,19 +170,8 @@ def baseline_of(
     )
 
 
-def weekdays_of(times_us: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
-    """The UTC weekday (Monday 0) of each time in microseconds since the epoch."""
-    days = np.floor(times_us / US_PER_DAY).astype(np.int64)
-    return ((days + 3) % 7).astype(np.int8)  # 1970-01-01 was a Thursday
-
-
 def _times_us(table: pa.Table, column: str) -> npt.NDArray[np.float64]:
     return np.asarray(arrow_to_array(table.column(column)), dtype=np.float64)
 
 
-def iso_us(us: float) -> str:
-    """Microseconds since the epoch as an ISO UTC time."""
-    return str(np.datetime64(int(us), "us")) + "Z"
-
-
-__all__ = ["ALL_WEEKDAYS", "Baseline", "baseline_of", "iso_us", "monitored_columns", "weekdays_of"]
+__all__ = ["ALL_WEEKDAYS", "Baseline", "baseline_of", "monitored_columns"]

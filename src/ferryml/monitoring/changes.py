@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-US_PER_DAY = 86_400 * 1_000_000
+from ferryml.monitoring.times import US_PER_DAY, iso_us
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,9 @@ def change_points(
         changes.append(
             ChangePoint(
                 series=series,
-                began=_iso(times[first.began]),
-                detected=_iso(times[first.at]),
-                settled=_iso(times[last.at]),
+                began=iso_us(times[first.began]),
+                detected=iso_us(times[first.at]),
+                settled=iso_us(times[last.at]),
                 kind="gradual" if gradual else "sudden",
                 before=float(before.mean()) if before.size else float(x[: first.began + 1].mean()),
                 after=float(x[last.began : last.at + 1].mean()),
@@ -157,10 +157,6 @@ def _groups(
                 continue
         groups.append([detection])
     return groups
-
-
-def _iso(us: float) -> str:
-    return str(np.datetime64(int(us), "us")) + "Z"
 
 
 __all__ = ["ChangePoint", "change_points", "weekly_ranks"]

@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ferryml.monitoring.baseline import ALL_WEEKDAYS, US_PER_DAY, Baseline, iso_us, weekdays_of
+from ferryml.monitoring.baseline import ALL_WEEKDAYS, Baseline
 from ferryml.monitoring.changes import ChangePoint, change_points, weekly_ranks
 from ferryml.monitoring.drift import ColumnDrift, DriftReport, Reference, compare
 from ferryml.monitoring.explanations import NOT_EXPLAINED, explanation_drift
 from ferryml.monitoring.performance import Outcomes
 from ferryml.monitoring.stats.fisher import fisher
+from ferryml.monitoring.times import US_PER_DAY, iso_us, weekdays_of
 from ferryml.monitoring.traffic import Traffic
 
 SCORE = "score"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from ferryml.monitoring.baseline import US_PER_DAY, Baseline, weekdays_of
+from ferryml.monitoring.baseline import Baseline
 from ferryml.monitoring.config import MonitoringConfig
 from ferryml.monitoring.explanations import NOT_EXPLAINED, attention_shares
 from ferryml.monitoring.monitor import (
@@ -24,6 +24,7 @@ from ferryml.monitoring.monitor import (
     windows_between,
 )
 from ferryml.monitoring.performance import Outcomes
+from ferryml.monitoring.times import US_PER_DAY, weekdays_of
 from ferryml.monitoring.traffic import Traffic
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
