@@ -38,6 +38,9 @@ class HeldOut:
     """Raw columns kept beside the features (``features.attributes``), for segments."""
     times_us: npt.NDArray[np.float64]
     split: TimeSplit
+    history_labels: npt.NDArray[np.int8]
+    """Known labels of every matured event up to the held-out period's end (training,
+    validation and held-out): the long-run label rate."""
 
     @property
     def rows(self) -> int:
@@ -110,6 +113,7 @@ def held_out(
         attributes=attribute_frame,
         times_us=times[mask],
         split=split,
+        history_labels=labeled.known[times < split.mature_end_us],
     )
 
 

@@ -1,7 +1,7 @@
 """Alert rules on monitoring windows, and where alerts go.
 
 Rules come from ``monitoring.alerts.rules`` (defaults: PSI >= 0.2 on one of the model's ten
-most important features, a null rate that moved, prediction, label and concept drift, a PR-AUC
+most important features, a null rate that rose, prediction, label and concept drift, a PR-AUC
 drop). Each window of a report is checked against each rule; every firing is an
 :class:`Alert` saying which rule, which window, what was seen and whether the rule asks for
 retraining.
@@ -98,7 +98,8 @@ def _fire(rule: AlertRule, window: WindowReport, ranked: list[str]) -> list[Aler
             column.column: (column.null_rate_reference, column.null_rate_current)
             for column in window.data.columns
             if column.current_rows
-            and abs(column.null_rate_current - column.null_rate_reference) >= rule.delta
+            and _moved(column.null_rate_current - column.null_rate_reference, rule)
+            and column.p_values.get("null_rate", 0.0) < window.data.config.alpha
         }
         return [
             alert(f"null rate of {name} moved from {before:.1%} to {after:.1%}", column=name)
@@ -119,6 +120,14 @@ def _fire(rule: AlertRule, window: WindowReport, ranked: list[str]) -> list[Aler
     raise AssertionError(f"unknown rule kind {rule!r}")  # pragma: no cover
 
 
+def _moved(change: float, rule: NullRateRule) -> bool:
+    if rule.direction == "up":
+        return change >= rule.delta
+    if rule.direction == "down":
+        return -change >= rule.delta
+    return abs(change) >= rule.delta
+
+
 def _verdict(rule: VerdictRule, window: WindowReport, alert: Any) -> list[Alert]:
     performance = window.performance
     if rule.kind == "prediction_drift" and window.prediction.drifted:
@@ -129,10 +138,10 @@ def _verdict(rule: VerdictRule, window: WindowReport, alert: Any) -> list[Alert]
         labels = window.labels
         return [
             alert(
-                f"label drift: fraud rate {labels['rate']:.2%} vs {labels['held_out_rate']:.2%} "
-                "held out",
+                f"label drift: fraud rate {labels['rate']:.2%} vs {labels['reference_rate']:.2%} "
+                "in the training history",
                 rate=labels["rate"],
-                held_out_rate=labels["held_out_rate"],
+                reference_rate=labels["reference_rate"],
             )
         ]
     if rule.kind == "concept_drift" and window.concept_drift:

@@ -3,9 +3,12 @@
 - **Features** (data drift): the last ``monitoring.windows.reference_days`` of the feature
   build the model was trained on, up to its label cutoff. Each row keeps its weekday, so a
   window shorter than a week is compared with the reference's same weekdays only.
-- **Scores, labels, performance, decisions** (prediction, label and concept drift, business
-  KPIs): the model's held-out period — the rows the gates judged it on and it never trained on.
-  Scores of training rows would be too confident to compare with production's.
+- **Scores, performance, decisions** (prediction and concept drift, business KPIs): the
+  model's held-out period — the rows the gates judged it on and it never trained on. Scores
+  of training rows would be too confident to compare with production's.
+- **Labels** (label drift): every matured event of the model's training history. A fraud rate
+  varies from week to week (fraud comes in waves and bursts): one held-out week is too short a
+  reference for it.
 
 A reference's profiles (sorted samples, bins, category counts) are computed once per weekday
 set and reused for every window.
@@ -63,6 +66,11 @@ class Baseline:
     """The model's per-feature contributions of a feature matrix (None: not explained)."""
     held_out_shares: dict[str, float] | None = None
     """Each feature's share of the model's attention on the held-out period."""
+    importance: dict[str, float] = field(default_factory=dict)
+    """The model's importance of each feature (which features matter to a verdict)."""
+    history_labels: npt.NDArray[np.float64] | None = None
+    """Labels of the model's matured training history (label drift's reference; None: the
+    held-out period's)."""
     _profiles: dict[frozenset[int], Reference] = field(default_factory=dict, repr=False)
 
     def reference(self, weekdays: frozenset[int] = ALL_WEEKDAYS) -> Reference:
@@ -73,6 +81,18 @@ class Baseline:
             chosen = {name: values[mask] for name, values in self.columns.items()}
             self._profiles[key] = Reference.of(chosen, self.config.drift)
         return self._profiles[key]
+
+    @property
+    def label_reference(self) -> npt.NDArray[np.float64]:
+        """The labels label drift compares a window's with."""
+        if self.history_labels is not None:
+            return self.history_labels
+        return self.held_out.label[self.held_out.matured]
+
+    def top_features(self, count: int) -> list[str]:
+        """The model's ``count`` most important features."""
+        ranked = sorted(self.importance.items(), key=lambda kv: -kv[1])
+        return [name for name, _ in ranked[:count]]
 
     def describe(self) -> dict[str, Any]:
         start, end = self.period_us
@@ -167,6 +187,8 @@ def baseline_of(
         held_out_shares=None
         if contributions is None
         else attention_shares(contributions, features),
+        importance=registered.model.importance(),
+        history_labels=data.history_labels.astype(np.float64),
     )
 
 

@@ -11,7 +11,8 @@ Per kind of column (inferred from the reference, overridable in ``monitoring.dri
   reference never had; chi-squared's p-value;
 - binary (0/1): the change in the share of 1s; Fisher's exact p-value.
 
-Every column also gets its null rate compared. A column is judged only with ``min_rows``
+Every column also gets its null rate compared (a move of ``null_rate_delta`` that Fisher's
+exact test finds significant at ``alpha``). A column is judged only with ``min_rows``
 non-missing values on both sides; otherwise its result says why it was not (never a NaN
 without a reason). The p-values of the judged columns are corrected together
 (Benjamini-Hochberg, ``scipy.stats.false_discovery_control``).
@@ -42,7 +43,7 @@ from ferryml.errors import InvalidInputError
 from ferryml.monitoring.config import ColumnKind, DriftConfig
 from ferryml.monitoring.stats.anderson import anderson_darling
 from ferryml.monitoring.stats.chi2 import chi_squared
-from ferryml.monitoring.stats.fisher import fisher
+from ferryml.monitoring.stats.fisher import fisher, fisher_of_counts
 from ferryml.monitoring.stats.js import jensen_shannon
 from ferryml.monitoring.stats.kl import kl
 from ferryml.monitoring.stats.ks import ks
@@ -273,7 +274,15 @@ def _measure(ref: ColumnReference, values: npt.NDArray[Any], config: DriftConfig
     null_rate = float(missing.mean()) if rows else 0.0
     draft = _Draft(ref, rows, null_rate)
     if rows and abs(null_rate - ref.null_rate) >= config.null_rate_delta:
-        draft.reasons.append(f"null rate {ref.null_rate:.1%} in the reference, {null_rate:.1%} now")
+        tested = fisher_of_counts(
+            round(ref.rows * ref.null_rate), ref.rows, int(missing.sum()), rows
+        )
+        draft.p_values["null_rate"] = tested.p_value
+        if tested.p_value < config.alpha:  # a few hundred rows move a rate by chance
+            draft.reasons.append(
+                f"null rate {ref.null_rate:.1%} in the reference, {null_rate:.1%} now "
+                f"(Fisher p {tested.p_value:.3g})"
+            )
     present = values[~missing]
     reference_present = round(ref.rows * (1 - ref.null_rate))
     if present.size < config.min_rows or reference_present < config.min_rows:

@@ -5,11 +5,12 @@ For every window (``monitoring.windows``: tumbling by default, rolling with a sh
 - **data drift**: each monitored column against the features' reference — the same weekdays
   only when the window is shorter than a week (``seasonality: weekly``);
 - **prediction drift**: the score distribution against the held-out period's scores;
-- **label drift**: the fraud rate among matured events against the held-out period's
-  (Fisher's exact test, and a rate at least ``fraud_rate_ratio`` times higher or lower);
+- **label drift**: the fraud rate among matured events against the model's matured training
+  history (Fisher's exact test, and a rate at least ``fraud_rate_ratio`` times higher or lower);
 - **performance** on matured events, with label completeness; a PR-AUC drop of at least
-  ``pr_auc_drop`` below the held-out period's while no input drifted is **concept drift**
-  (the relation of inputs to fraud changed, not the inputs);
+  ``pr_auc_drop`` below the held-out period's while the inputs as the model sees them are
+  stable (its score distribution and its ``stable_top_features`` most important features did
+  not drift) is **concept drift**: the relation of inputs to fraud changed, not the inputs;
 - **business KPIs**: approval rate, blocks per day, fraud loss, false-positive cost;
 - **explanation drift**: each feature's share of the model's attention against the held-out
   period's (:mod:`ferryml.monitoring.explanations`).
@@ -89,12 +90,16 @@ class WindowReport:
     versions: list[str]
     degraded_share: float
     explanations: dict[str, Any] = field(default_factory=dict)
+    unstable_inputs: list[str] = field(default_factory=list)
+    """What moved in the inputs as the model sees them: the score distribution and the
+    drifted features among its most important (``performance.stable_top_features``)."""
     findings: list[str] = field(default_factory=list)
     """Plain sentences: what drifted, and the kind of drift."""
 
     @property
     def concept_drift(self) -> bool:
-        return bool(self.performance.get("dropped")) and not self.data.drifted
+        """Performance dropped while the inputs the model relies on stayed as they were."""
+        return bool(self.performance.get("dropped")) and not self.unstable_inputs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +114,7 @@ class WindowReport:
             "label_drift": self.labels,
             "performance": self.performance,
             "concept_drift": self.concept_drift,
+            "unstable_inputs": self.unstable_inputs,
             "business": self.business,
             "explanation_drift": self.explanations,
         }
@@ -224,7 +230,7 @@ def _judge(
     data = compare(baseline.reference(weekdays), current.columns)
     prediction = compare(scores, {SCORE: current.score}).columns[0]
     labels = _label_drift(
-        baseline.held_out, outcomes, config.drift.alpha, config.performance.fraud_rate_ratio
+        baseline.label_reference, outcomes, config.drift.alpha, config.performance.fraud_rate_ratio
     )
     performance = outcomes.performance(config.performance.min_positives)
     held_out = baseline.held_out.summary()
@@ -247,6 +253,7 @@ def _judge(
         versions=sorted({str(v) for v in current.version}),
         degraded_share=float(current.degraded.mean()) if len(current) else 0.0,
         explanations=_explanations(baseline, current),
+        unstable_inputs=_unstable_inputs(baseline, data, prediction),
     )
     report.findings.extend(_findings(report))
     return report
@@ -275,13 +282,19 @@ def _weekdays_compared(window: Window, current: Traffic, seasonality: str) -> fr
     return present or ALL_WEEKDAYS
 
 
+def _unstable_inputs(baseline: Baseline, data: DriftReport, prediction: ColumnDrift) -> list[str]:
+    top = baseline.top_features(baseline.config.performance.stable_top_features)
+    moved = [name for name in top if name in data.drifted]
+    return (["score distribution"] if prediction.drifted else []) + moved
+
+
 def _label_drift(
-    held_out: Outcomes, current: Outcomes, alpha: float, ratio: float
+    reference: npt.NDArray[np.float64], current: Outcomes, alpha: float, ratio: float
 ) -> dict[str, Any]:
-    reference = held_out.label[held_out.matured]
     now = current.label[current.matured]
     result: dict[str, Any] = {
-        "held_out_rate": float(reference.mean()) if reference.size else math.nan,
+        "reference_rate": float(reference.mean()) if reference.size else math.nan,
+        "reference_rows": int(reference.size),
         "matured": int(now.size),
         "rate": float(now.mean()) if now.size else math.nan,
         "drifted": False,
@@ -292,7 +305,7 @@ def _label_drift(
     test = fisher(reference, now)
     result["p_value"] = test.p_value
     result["odds_ratio"] = test.statistic
-    rate, base = result["rate"], result["held_out_rate"]
+    rate, base = result["rate"], result["reference_rate"]
     far = rate >= base * ratio or rate <= base / ratio
     result["drifted"] = bool(far and test.p_value < alpha)
     return result
@@ -317,16 +330,21 @@ def _findings(report: WindowReport) -> list[str]:
         labels = report.labels
         found.append(
             f"label drift: fraud rate {labels['rate']:.2%} among matured events vs "
-            f"{labels['held_out_rate']:.2%} held out"
+            f"{labels['reference_rate']:.2%} in the training history"
         )
     if report.explanations.get("drifted"):
         found.append("explanation drift: " + "; ".join(report.explanations["reasons"]))
     performance = report.performance
     if performance.get("dropped"):
         kind = "concept drift" if report.concept_drift else "performance drop"
+        why = (
+            " while the inputs the model relies on are stable"
+            if report.concept_drift
+            else f" with its inputs moved ({', '.join(report.unstable_inputs)})"
+        )
         found.append(
             f"{kind}: PR-AUC {performance['pr_auc']:.3f} vs {performance['held_out_pr_auc']:.3f} "
-            "held out" + (" while the inputs are stable" if report.concept_drift else "")
+            "held out" + why
         )
     return found
 

@@ -56,7 +56,7 @@ def window(
         weekdays=list(range(7)),
         data=DriftReport(tuple(columns), DriftConfig()),
         prediction=column("score", drift=prediction),
-        labels={"drifted": labels, "rate": 0.05, "held_out_rate": 0.02},
+        labels={"drifted": labels, "rate": 0.05, "reference_rate": 0.02},
         performance=performance,
         business={
             "approval_rate": approval,
@@ -106,6 +106,19 @@ def test_each_rule_fires_on_the_window_that_breaks_it_only() -> None:
     band = rules({"name": "approvals", "kind": "kpi", "kpi": "approval_rate", "min": 0.9})
     kpi = evaluate(band.rules, report(quiet, everything), IMPORTANCE)
     assert [(a.rule, a.details["value"]) for a in kpi] == [("approvals", 0.7)]
+
+
+def test_the_null_rate_rule_fires_on_rises_that_are_significant_by_default() -> None:
+    import dataclasses
+
+    rose = column("f1", nulls=0.4)
+    fell = dataclasses.replace(column("f2"), null_rate_reference=0.4)
+    by_chance = dataclasses.replace(column("f3", nulls=0.4), p_values={"null_rate": 0.2})
+    windows = report(window(0, [rose, fell, by_chance]))
+    fired = evaluate(AlertsConfig().rules, windows, IMPORTANCE)
+    assert [a.details["column"] for a in fired if a.kind == "null_rate"] == ["f1"]
+    both = rules({"name": "nulls", "kind": "null_rate", "direction": "both"})
+    assert [a.details["column"] for a in evaluate(both.rules, windows, IMPORTANCE)] == ["f1", "f2"]
 
 
 def test_an_empty_window_raises_no_alert() -> None:

@@ -140,6 +140,7 @@ def baseline(rng: np.random.Generator, config: MonitoringConfig) -> Baseline:
         held_out_weekdays=weekdays_of(held_times),
         held_out_period={"from": "", "until": ""},
         config=config,
+        importance={"amount": 0.7, "risk": 0.3},
     )
 
 
@@ -213,7 +214,7 @@ def test_prediction_and_label_drift_are_flagged() -> None:
     label = np.maximum(label, (rng.random(len(label)) < 0.05).astype(float))
     (window,) = run(config, [(times, columns, label, riskier)], 7)
     assert window.prediction.drifted
-    assert window.labels["drifted"] and window.labels["rate"] > window.labels["held_out_rate"]
+    assert window.labels["drifted"] and window.labels["rate"] > window.labels["reference_rate"]
 
 
 def test_a_weekend_day_is_compared_with_weekend_days_of_the_reference() -> None:

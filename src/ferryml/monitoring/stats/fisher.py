@@ -39,7 +39,23 @@ def table_of(reference: npt.ArrayLike, current: npt.ArrayLike) -> npt.NDArray[np
 
 def fisher(reference: npt.ArrayLike, current: npt.ArrayLike) -> TestResult:
     """The two-sided test; the odds ratio as the statistic (``inf`` or 0 when a cell is 0)."""
-    table = table_of(reference, current)
+    return fisher_of_table(table_of(reference, current))
+
+
+def fisher_of_counts(
+    reference_hits: int, reference_rows: int, current_hits: int, current_rows: int
+) -> TestResult:
+    """:func:`fisher` from counts already made (e.g. the missing values of a column)."""
+    table = [
+        [current_hits, current_rows - current_hits],
+        [reference_hits, reference_rows - reference_hits],
+    ]
+    return fisher_of_table(np.array(table, dtype=np.int64))
+
+
+def fisher_of_table(table: npt.NDArray[np.int64]) -> TestResult:
+    """:func:`fisher` of a ``[[current true, current false], [reference true, reference
+    false]]`` table."""
     result = fisher_exact(table)
     statistic = float(result.statistic)
     note = ""
@@ -48,4 +64,4 @@ def fisher(reference: npt.ArrayLike, current: npt.ArrayLike) -> TestResult:
     return TestResult(statistic, float(result.pvalue), note)
 
 
-__all__ = ["SPEC", "fisher", "table_of"]
+__all__ = ["SPEC", "fisher", "fisher_of_counts", "fisher_of_table", "table_of"]
