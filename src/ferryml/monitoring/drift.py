@@ -47,13 +47,15 @@ from ferryml.monitoring.stats.fisher import fisher, fisher_of_counts
 from ferryml.monitoring.stats.js import jensen_shannon
 from ferryml.monitoring.stats.kl import kl
 from ferryml.monitoring.stats.ks import ks
+from ferryml.monitoring.stats.merged import Merged
 from ferryml.monitoring.stats.psi import psi_of_counts
-from ferryml.monitoring.stats.sample import Merged, SortedSample
+from ferryml.monitoring.stats.sample import SortedSample
 from ferryml.monitoring.stats.shares import (
     BinnedReference,
     Counts,
-    categories_of,
     counts_of_categories,
+    nonempty,
+    tally_categories,
 )
 from ferryml.monitoring.stats.wasserstein import wasserstein
 
@@ -170,8 +172,12 @@ def infer_kind(values: npt.NDArray[Any]) -> ColumnKind:
         if values.dtype.kind == "b":
             return "binary"
         return "categorical"
-    finite = values[np.isfinite(values.astype(np.float64))]
-    return "binary" if finite.size and np.isin(finite, (0.0, 1.0)).all() else "numeric"
+    numbers = np.asarray(values, dtype=np.float64)
+    for part in (numbers[:64], numbers):  # a number other than 0 and 1 usually comes early
+        finite = part[np.isfinite(part)]
+        if not np.isin(finite, (0.0, 1.0)).all():
+            return "numeric"
+    return "binary" if finite.size else "numeric"
 
 
 def compare(reference: Reference, current: Columns) -> DriftReport:
@@ -254,13 +260,12 @@ def _profile(
     name: str, kind: ColumnKind, values: npt.NDArray[Any], config: DriftConfig
 ) -> ColumnReference:
     rows = int(values.size)
-    missing = _missing(values)
-    null_rate = float(missing.mean()) if rows else 0.0
-    present = values[~missing]
-    if present.size == 0:
+    missing, present, categories = _split(values, kind)
+    null_rate = missing / rows if rows else 0.0
+    if missing == rows:
         return ColumnReference(name, kind, rows, null_rate)
     if kind == "categorical":
-        return ColumnReference(name, kind, rows, null_rate, categories=categories_of(present, name))
+        return ColumnReference(name, kind, rows, null_rate, categories=nonempty(categories, name))
     sample = SortedSample.of(_numbers(present, name), name)
     binned = BinnedReference.of(sample, config.bins) if kind == "numeric" else None
     return ColumnReference(
@@ -270,30 +275,27 @@ def _profile(
 
 def _measure(ref: ColumnReference, values: npt.NDArray[Any], config: DriftConfig) -> _Draft:
     rows = int(values.size)
-    missing = _missing(values)
-    null_rate = float(missing.mean()) if rows else 0.0
+    missing, present, categories = _split(values, ref.kind)
+    null_rate = missing / rows if rows else 0.0
     draft = _Draft(ref, rows, null_rate)
     if rows and abs(null_rate - ref.null_rate) >= config.null_rate_delta:
-        tested = fisher_of_counts(
-            round(ref.rows * ref.null_rate), ref.rows, int(missing.sum()), rows
-        )
+        tested = fisher_of_counts(round(ref.rows * ref.null_rate), ref.rows, missing, rows)
         draft.p_values["null_rate"] = tested.p_value
         if tested.p_value < config.alpha:  # a few hundred rows move a rate by chance
             draft.reasons.append(
                 f"null rate {ref.null_rate:.1%} in the reference, {null_rate:.1%} now "
                 f"(Fisher p {tested.p_value:.3g})"
             )
-    present = values[~missing]
     reference_present = round(ref.rows * (1 - ref.null_rate))
-    if present.size < config.min_rows or reference_present < config.min_rows:
+    if rows - missing < config.min_rows or reference_present < config.min_rows:
         draft.skipped = (
-            f"{present.size} non-missing values now and {reference_present} in the reference; "
+            f"{rows - missing} non-missing values now and {reference_present} in the reference; "
             f"judging needs {config.min_rows} on each side (monitoring.drift.min_rows)"
         )
         return draft
     try:
         if ref.kind == "categorical":
-            _categorical(draft, present, config)
+            _categorical(draft, categories, config)
         elif ref.kind == "binary":
             _binary(draft, present, config)
         else:
@@ -330,10 +332,10 @@ def _numeric(draft: _Draft, present: npt.NDArray[Any], config: DriftConfig) -> N
             draft.notes.append(f"anderson_darling: {ad.note}")
 
 
-def _categorical(draft: _Draft, present: npt.NDArray[Any], config: DriftConfig) -> None:
+def _categorical(draft: _Draft, categories: Counter[str], config: DriftConfig) -> None:
     ref = draft.ref
     assert ref.categories is not None
-    counts = counts_of_categories(ref.categories, categories_of(present, "current"))
+    counts = counts_of_categories(ref.categories, nonempty(categories, "current"))
     _new_categories(draft, counts, config)
     floors = config.floors
     draft.effects["psi"], draft.floors["psi"] = psi_of_counts(counts), floors.psi
@@ -369,6 +371,23 @@ def _new_categories(draft: _Draft, counts: Counts, config: DriftConfig) -> None:
     if share >= config.new_category_share:
         shown = ", ".join(unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
         draft.reasons.append(f"categories the reference never had: {shown} ({share:.1%} of rows)")
+
+
+def _split(
+    values: npt.NDArray[Any], kind: ColumnKind
+) -> tuple[int, npt.NDArray[Any], Counter[str]]:
+    """How many values are missing, and the others as the kind needs them: the non-missing
+    values (not copied when none is missing, the usual case), or their categories counted.
+    Text is counted in one pass (``factorize`` leaves out what ``pd.isna`` calls missing)."""
+    if kind == "categorical" and values.dtype == object:
+        categories, missing = tally_categories(values)
+        return missing, values[:0], categories
+    absent = _missing(values)
+    missing = int(np.count_nonzero(absent))
+    present = values[~absent] if missing else values
+    if kind == "categorical":  # e.g. a non-finite float: missing, not a category
+        return missing, values[:0], tally_categories(present)[0]
+    return missing, present, Counter()
 
 
 def _missing(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:

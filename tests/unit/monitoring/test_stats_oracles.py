@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -28,11 +29,13 @@ from ferryml.monitoring.stats import (
     jensen_shannon,
     kl,
     ks,
+    merged,
     normalized_wasserstein,
     numeric_counts,
     wasserstein,
 )
-from ferryml.monitoring.stats.shares import EPSILON
+from ferryml.monitoring.stats.merged import Merged
+from ferryml.monitoring.stats.shares import EPSILON, tally_categories
 
 SAMPLES = {
     "normal, clear shift": lambda rng: (rng.normal(0, 1, 3000), rng.normal(0.3, 1, 2000)),
@@ -139,6 +142,7 @@ def test_fisher_equals_scipy_on_the_2x2_table(rates: tuple[float, float]) -> Non
     ours = fisher(reference, current)
     assert ours.statistic == pytest.approx(theirs.statistic, rel=1e-12)
     assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9)
+    assert fisher(reference == 1, current == 1) == ours  # flags, counted as they are
 
 
 @pytest.mark.parametrize("case", SAMPLES)
@@ -168,6 +172,45 @@ def test_a_sorted_reference_is_reused_with_the_same_answers() -> None:
         window = rng.gamma(2.1, 1, 800)
         assert ks(reference, window) == ks(reference.values, window)
         assert wasserstein(reference, window) == wasserstein(reference.values, window)
+
+
+@pytest.mark.parametrize("case", SAMPLES)
+@pytest.mark.parametrize("block", [5, 64])
+def test_statistics_read_in_blocks_equal_scipy_across_block_edges(
+    case: str, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merged samples are read a block at a time (64K positions); small blocks put block
+    edges inside tied runs and between a run and the one before it."""
+    monkeypatch.setattr(merged, "BLOCK", block)
+    reference, current = SAMPLES[case](np.random.default_rng(9))
+    pair = Merged.of(reference, current)
+    assert ks(pair).statistic == pytest.approx(
+        stats.ks_2samp(reference, current).statistic, rel=1e-12, abs=1e-15
+    )
+    expected = stats.wasserstein_distance(reference, current)
+    assert wasserstein(pair) == pytest.approx(expected, rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the oracle's own warning about its table
+        theirs = stats.anderson_ksamp([reference, current], variant="midrank")
+    ours = anderson_darling(pair)
+    assert ours.statistic == pytest.approx(theirs.statistic, rel=1e-12)
+    assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-12)
+
+
+def test_categories_and_missing_values_are_counted_as_pandas_counts_them() -> None:
+    """One pass (``factorize``) counts what ``pd.isna`` and ``value_counts`` counted in
+    three: None, NaN, NaT and ``pd.NA`` are missing; values equal as Python objects (1, 1.0,
+    True) are one category, named after the first of them."""
+    values = np.array(
+        [None, "a", np.nan, pd.NA, pd.NaT, np.datetime64("NaT"), 1, "", True, 1.0, "a", "1"] * 3,
+        dtype=object,
+    )
+    counted, missing = tally_categories(values)
+    expected: Counter[str] = Counter()
+    for value, count in pd.Series(values[~pd.isna(values)]).value_counts().items():
+        expected[str(value)] += int(count)  # 1 and "1" are two categories with one name
+    assert missing == int(pd.isna(values).sum()) == 15
+    assert counted == expected == {"a": 6, "1": 12, "": 3}
 
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -208,4 +251,6 @@ def test_degenerate_input_gets_a_defined_answer_or_a_named_error() -> None:
     assert (single.statistic, single.p_value) == (0.0, 1.0) and single.note
     assert wasserstein([1.0, math.nan, 2.0], [1.0, 2.0]) == 0.0  # missing values left out
     assert SortedSample.of([1.0, math.nan, math.inf]).dropped == 2
+    ends = SortedSample.of([3.0, -math.inf, math.nan, 1.0, math.inf, -0.0])
+    assert ends.values.tolist() == [-0.0, 1.0, 3.0] and ends.dropped == 3
     assert fisher([0, 0], [0, 0]).note  # no odds: a defined answer, not NaN

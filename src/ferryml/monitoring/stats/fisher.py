@@ -26,13 +26,15 @@ def table_of(reference: npt.ArrayLike, current: npt.ArrayLike) -> npt.NDArray[np
     samples (missing values left out; anything but 0/1/True/False refused)."""
     rows = []
     for name, values in (("current", current), ("reference", reference)):
-        array = np.asarray(values, dtype=np.float64).ravel()
-        array = array[~np.isnan(array)]
-        if not np.isin(array, (0.0, 1.0)).all():
-            raise InvalidInputError(f"Fisher's test needs 0/1 values; the {name} has others")
+        array = np.asarray(values)
+        if array.dtype != np.bool_:  # flags are counted as they are (no float copy)
+            array = np.asarray(array, dtype=np.float64)
+            array = array[~np.isnan(array)]
+            if not np.isin(array, (0.0, 1.0)).all():
+                raise InvalidInputError(f"Fisher's test needs 0/1 values; the {name} has others")
         if array.size == 0:
             raise InvalidInputError(f"the {name} has no value: every value is missing")
-        positives = int(array.sum())
+        positives = int(np.count_nonzero(array))
         rows.append([positives, int(array.size) - positives])
     return np.array(rows, dtype=np.int64)
 

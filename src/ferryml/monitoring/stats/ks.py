@@ -23,7 +23,8 @@ import numpy.typing as npt
 from scipy.stats import kstwo, kstwobign
 
 from ferryml.monitoring.stats.base import StatSpec, TestResult
-from ferryml.monitoring.stats.sample import Merged, SortedSample
+from ferryml.monitoring.stats.merged import Merged, blocks
+from ferryml.monitoring.stats.sample import SortedSample
 
 SPEC = StatSpec(
     name="ks",
@@ -48,9 +49,12 @@ def ks(
     """The two-sided KS statistic and its asymptotic p-value (of two samples, or of a
     :class:`Merged` pair made once for several statistics)."""
     pair = reference if isinstance(reference, Merged) else Merged.of(reference, current)
-    ref_cdf, cur_cdf = pair.cdfs()
-    gaps = (ref_cdf - cur_cdf)[pair.ends]
-    statistic = float(max(np.max(gaps), np.clip(-np.min(gaps), 0, 1)))
+    highest, lowest = -np.inf, np.inf
+    for start, stop in blocks(pair.size):
+        gaps = pair.gaps(start, stop)[pair.ends[start:stop]]
+        if gaps.size:
+            highest, lowest = max(highest, gaps.max()), min(lowest, gaps.min())
+    statistic = float(max(highest, np.clip(-lowest, 0, 1)))
     m, n = sorted([float(pair.reference.size), float(pair.current.size)], reverse=True)
     effective = max(float(np.round(m * n / (m + n))), 1.0)  # 1 and 1 value: 0.5 rounds to 0
     limit = float(kstwobign.sf(statistic * np.sqrt(effective)))

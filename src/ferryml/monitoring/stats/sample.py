@@ -32,12 +32,19 @@ class SortedSample:
         if isinstance(values, SortedSample):
             return values
         array = np.asarray(values, dtype=np.float64).ravel()
-        finite = array[np.isfinite(array)]
-        if finite.size == 0:
+        # numpy's default sort (SIMD quicksort) is 1.7x faster than a stable one at 1M values
+        # (53 ms against 94 ms), and stability means nothing here: equal floats are the same
+        # value (0.0 and -0.0 may trade places, and nothing downstream tells them apart).
+        # Sorting first, then slicing the finite run off -inf, +inf and NaN (which sort
+        # last), saves the mask and the copy of filtering before the sort.
+        ordered = np.sort(array)
+        start = int(np.searchsorted(ordered, -np.inf, side="right"))
+        stop = int(np.searchsorted(ordered, np.inf, side="left"))
+        if stop <= start:
             raise InvalidInputError(
                 f"the {name} has no finite value ({array.size} values, all missing or infinite)"
             )
-        return cls(np.sort(finite, kind="stable"), int(array.size - finite.size))
+        return cls(ordered[start:stop], int(array.size - (stop - start)))
 
     @property
     def size(self) -> int:
@@ -48,42 +55,4 @@ class SortedSample:
         return np.searchsorted(self.values, points, side="right") / self.values.size
 
 
-@dataclass(frozen=True)
-class Merged:
-    """Two sorted samples merged once, with each sample's running count at every position:
-    every CDF-based statistic (Kolmogorov-Smirnov, Wasserstein, Anderson-Darling) reads its
-    CDFs from here instead of searching each sample for every value (a stable argsort of two
-    sorted runs is linear; a million binary searches are not)."""
-
-    reference: SortedSample
-    current: SortedSample
-    values: Floats
-    """Every value of both, sorted."""
-    reference_count: npt.NDArray[np.int64]
-    """How many reference values are among ``values[: i + 1]``."""
-    current_count: npt.NDArray[np.int64]
-    ends: npt.NDArray[np.bool_]
-    """The last position of each distinct value (where the CDFs are evaluated)."""
-
-    @classmethod
-    def of(
-        cls, reference: npt.ArrayLike | SortedSample, current: npt.ArrayLike | SortedSample
-    ) -> Merged:
-        ref, cur = SortedSample.of(reference, "reference"), SortedSample.of(current, "current")
-        both = np.concatenate([ref.values, cur.values])
-        order = np.argsort(both, kind="stable")
-        values = both[order]
-        current_count = np.cumsum(order >= ref.size, dtype=np.int64)
-        reference_count = np.arange(1, values.size + 1) - current_count
-        ends = np.r_[values[1:] != values[:-1], True]
-        return cls(ref, cur, values, reference_count, current_count, ends)
-
-    def cdfs(self) -> tuple[Floats, Floats]:
-        """Both empirical CDFs at each position (exact at the ends of tied runs)."""
-        return (
-            self.reference_count / self.reference.size,
-            self.current_count / self.current.size,
-        )
-
-
-__all__ = ["Floats", "Merged", "SortedSample"]
+__all__ = ["Floats", "SortedSample"]

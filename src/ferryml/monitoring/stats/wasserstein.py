@@ -17,7 +17,8 @@ import numpy.typing as npt
 
 from ferryml.errors import InvalidInputError
 from ferryml.monitoring.stats.base import StatSpec
-from ferryml.monitoring.stats.sample import Merged, SortedSample
+from ferryml.monitoring.stats.merged import Merged, blocks
+from ferryml.monitoring.stats.sample import SortedSample
 
 SPEC = StatSpec(
     name="wasserstein",
@@ -34,9 +35,13 @@ def wasserstein(
     """The Wasserstein-1 distance, in the values' units (of two samples or a :class:`Merged`
     pair): the CDF gap at each value times the step to the next value."""
     pair = reference if isinstance(reference, Merged) else Merged.of(reference, current)
-    ref_cdf, cur_cdf = pair.cdfs()
-    widths = np.diff(pair.values)  # 0 inside tied runs, where the CDFs are not yet exact
-    return float(np.sum(np.abs(ref_cdf[:-1] - cur_cdf[:-1]) * widths))
+    distance = 0.0
+    for start, stop in blocks(pair.size - 1):  # every position with a next value
+        # the step to the next value is 0 inside tied runs, where the CDFs are not yet exact
+        areas = np.abs(pair.gaps(start, stop))
+        areas *= np.diff(pair.values[start : stop + 1])
+        distance += float(areas.sum())
+    return distance
 
 
 def normalized_wasserstein(
