@@ -248,9 +248,9 @@ def quickstart(
     out.print(
         "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
         "features (training set, feature store), training (three model kinds in MLflow), gates "
-        "(the best passing model promoted). Serve the champion with `ferry serve` and replay "
-        "traffic with `ferry simulate`; quickstart does not run them yet, and monitoring is "
-        "not built yet."
+        "(the best passing model promoted). Not run by quickstart yet: serve the champion with "
+        "`ferry serve`, replay traffic with `ferry simulate`, judge it with `ferry monitor "
+        "report --from DAY --to DAY`."
     )
 
 
