@@ -162,7 +162,7 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
         assert model in text
     assert "champion: none yet" in text
     assert re.search(r"✓ promoted fraud version 1 \((lightgbm|logistic|ebm) [0-9a-f]{8}\)", text)
-    assert "not built yet" in text
+    assert "Not run by quickstart yet" in text and "ferry monitor report" in text
     assert "quarantined" in output
     # a second run reuses the workspace and extends the same chain; the same data and seed
     # retrain the same model, which is not better than the champion: nothing is promoted
