@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -53,6 +54,12 @@ def test_trainers_learn_the_signal(kind: str) -> None:
     scores = model.predict(training.x_valid)
     assert scores.shape == (len(training.y_valid),)
     assert ((scores >= 0) & (scores <= 1)).all()
+    # the serving path writes scores to the prediction log as they come (orjson: C order only)
+    as_array = model.predict_array(training.x_valid[model.features].to_numpy(np.float64))
+    assert as_array.dtype == np.float64 and as_array.flags.c_contiguous
+    assert orjson.loads(orjson.dumps(as_array, option=orjson.OPT_SERIALIZE_NUMPY)) == pytest.approx(
+        scores.tolist()
+    )
     assert roc_auc_score(training.y_valid, scores) > 0.9
     importance = model.importance()
     assert set(importance) == {"signal", "noise"}

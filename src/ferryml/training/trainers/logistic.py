@@ -27,7 +27,10 @@ class SklearnTrainedModel(TrainedModel):
         self.estimator = estimator
 
     def predict(self, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        return np.asarray(self.estimator.predict_proba(frame[self.features])[:, 1], np.float64)
+        # a column of predict_proba is a strided view: copied, so that it serializes (orjson
+        # takes C-contiguous arrays only) and scans like the other kinds' scores
+        positive = self.estimator.predict_proba(frame[self.features])[:, 1]
+        return np.ascontiguousarray(positive, dtype=np.float64)
 
     def predict_array(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         # the estimator learned feature names: a bare array would be scored with a warning
