@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ferryml.errors import ConfigError, ConfigIssue, ServiceUnavailableError
+from ferryml.monitoring.baseline import by_importance
 from ferryml.monitoring.config import (
     AlertRule,
     DataDriftRule,
@@ -61,7 +62,7 @@ def evaluate(
     rules: Sequence[AlertRule], report: MonitorReport, importance: Mapping[str, float]
 ) -> list[Alert]:
     """Every rule on every window of ``report``; ``importance``: the model's, by feature."""
-    ranked = [name for name, _ in sorted(importance.items(), key=lambda kv: -kv[1])]
+    ranked = by_importance(importance)
     alerts = []
     for window in report.windows:
         for rule in rules:

@@ -16,7 +16,7 @@ set and reused for every window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,8 +91,7 @@ class Baseline:
 
     def top_features(self, count: int) -> list[str]:
         """The model's ``count`` most important features."""
-        ranked = sorted(self.importance.items(), key=lambda kv: -kv[1])
-        return [name for name, _ in ranked[:count]]
+        return by_importance(self.importance)[:count]
 
     def describe(self) -> dict[str, Any]:
         start, end = self.period_us
@@ -106,6 +105,11 @@ class Baseline:
             },
             "held_out": {**self.held_out_period, **self.held_out.summary()},
         }
+
+
+def by_importance(importance: Mapping[str, float]) -> list[str]:
+    """Feature names, the most important first."""
+    return [name for name, _ in sorted(importance.items(), key=lambda kv: -kv[1])]
 
 
 def monitored_columns(loaded: LoadedConfig, model_features: Sequence[str]) -> list[str]:
@@ -196,4 +200,4 @@ def _times_us(table: pa.Table, column: str) -> npt.NDArray[np.float64]:
     return np.asarray(arrow_to_array(table.column(column)), dtype=np.float64)
 
 
-__all__ = ["ALL_WEEKDAYS", "Baseline", "baseline_of", "monitored_columns"]
+__all__ = ["ALL_WEEKDAYS", "Baseline", "baseline_of", "by_importance", "monitored_columns"]
