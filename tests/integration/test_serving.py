@@ -147,6 +147,60 @@ def test_blocks_come_with_reasons_that_add_up_to_the_raw_score(
         np.testing.assert_allclose(contributions.sum(axis=1), margin, rtol=1e-9, atol=1e-9)
 
 
+def test_a_past_decision_is_explained_in_plain_words_from_the_prediction_log(
+    client: TestClient,
+    service: ScoringService,
+    context: ProjectContext,
+    events: list[dict[str, Any]],
+) -> None:
+    """GET /v1/explanations/{request_id}: the version that decided, the reasons for and
+    against in the catalogue's words, and a counterfactual that really crosses the threshold."""
+    answers = [post(client, "/v1/score", event).json() for event in (*events[:40], *events[-5:])]
+    refused = post(client, "/v1/score", {"amount": 1.0}).json()
+    service.shipper.ship_once()
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    model = service.deployment.model
+    seen = set()
+    for answer in answers:
+        if answer["decision"] in seen:
+            continue
+        seen.add(answer["decision"])
+        response = client.get(f"/v1/explanations/{answer['request_id']}", headers=headers)
+        assert response.status_code == 200, response.text
+        explained = response.json()
+        assert explained["model"]["version"] == answer["model"]["version"]
+        assert explained["score"] == answer["score"]
+        assert explained["decision"] == answer["decision"]
+        blocked = answer["decision"] == "block"
+        for reason in explained["reasons"]:
+            assert reason["feature"] in model.features
+            assert (reason["contribution"] > 0) == blocked
+            assert reason["text"].endswith("raises the risk" if blocked else "lowers the risk")
+        for reason in explained["counter_reasons"]:
+            assert (reason["contribution"] > 0) != blocked
+        if blocked:  # the block's reasons are the answer's reasons
+            assert [r["feature"] for r in explained["reasons"]] == [
+                r["feature"] for r in answer["reasons"]
+            ]
+        change = explained["what_would_change"]
+        if change is not None:
+            assert change["decision"] != answer["decision"]
+            assert (change["score"] >= answer["threshold"]) == (not blocked)
+            assert set(change["features"]) <= set(model.features)
+        verb = "blocked" if blocked else "approved"
+        assert explained["explanation"].startswith(f"The transaction was {verb} by version")
+    assert seen == {"block", "approve"}, seen
+    trail = context.audit.entries()
+    assert any(e.action == "decision.explain" for e in trail)
+    # no token, an unknown id, a malformed id, a refused request
+    known = answers[0]["request_id"]
+    assert client.get(f"/v1/explanations/{known}").status_code == 401
+    assert client.get("/v1/explanations/" + "0" * 32, headers=headers).status_code == 404
+    assert client.get("/v1/explanations/not%20an%20id", headers=headers).status_code == 422
+    response = client.get(f"/v1/explanations/{refused['request_id']}", headers=headers)
+    assert response.status_code == 400 and "refused" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "kind"),
     [
@@ -1062,7 +1116,8 @@ def test_any_request_the_document_allows_gets_an_answer_it_documents(api_schema:
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 12
     for operation in operations:
-        fuzz_operation(operation, admin=operation.path.startswith("/admin/"))
+        protected = operation.path.startswith(("/admin/", "/v1/explanations/"))
+        fuzz_operation(operation, admin=protected)
 
 
 def fuzz_operation(operation: Any, *, admin: bool) -> None:

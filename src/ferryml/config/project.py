@@ -1,8 +1,6 @@
 """The project config: one model per section, every section strict (unknown keys are errors).
 
-Sections for stages that have not landed yet (governance)
-exist and accept no keys: a value written there would otherwise be silently
-ignored. Each fills in as its stage lands.
+Each stage owns its section's model; this module only assembles them.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from ferryml.data.synth.config import SynthConfig
 from ferryml.data.validate.rules import ValidationConfig
 from ferryml.evaluation.config import GatesConfig
 from ferryml.features.definitions import FeaturesConfig
+from ferryml.governance.config import GovernanceConfig
 from ferryml.monitoring.config import MonitoringConfig
 from ferryml.names import PROJECT_NAME_PATTERN, PROJECT_NAME_RULE
 from ferryml.serving.config import ServingConfig
@@ -103,14 +102,6 @@ class DataConfig(StrictModel):
         default_factory=dict,
         description="Datasets by name: `{format: parquet, path: ...}`; paths relative to root.",
     )
-
-
-class _PendingSection(StrictModel):
-    """A section whose stage has not landed yet: it takes no keys."""
-
-
-class GovernanceConfig(_PendingSection):
-    """Model cards, GDPR, policy (lands with the governance issue)."""
 
 
 class ProjectConfig(StrictModel):

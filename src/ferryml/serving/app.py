@@ -16,15 +16,18 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from ferryml.errors import FerryError, InvalidInputError
 from ferryml.serving.admin import AdminToken
+from ferryml.serving.explanations import REQUEST_ID
 from ferryml.serving.request import YEARS_PATTERN
 from ferryml.serving.routing import Routing
 from ferryml.serving.service import Answer, ScoringService
@@ -278,13 +281,20 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     }
     admin_doc: dict[str, Any] = {"security": [{"bearer": []}]}
 
+    def unauthorized(request: Request) -> Response | None:
+        """The answer to a request without the right admin token, or None."""
+        refusal = tokens["admin"].refusal(request.headers.get("authorization"))
+        if refusal is None:
+            return None
+        headers = {"www-authenticate": "Bearer"} if refusal.status == 401 else {}
+        return _json(refusal.status, {"detail": refusal.message}, headers)
+
     async def admin(request: Request, act: Callable[[ScoringService, Any, str], Any]) -> Response:
         """Check the bearer token, read the body, ``act``, and put it on the audit trail."""
         current = service()
-        refusal = tokens["admin"].refusal(request.headers.get("authorization"))
-        if refusal is not None:
-            headers = {"www-authenticate": "Bearer"} if refusal.status == 401 else {}
-            return _json(refusal.status, {"detail": refusal.message}, headers)
+        refused = unauthorized(request)
+        if refused is not None:
+            return refused
         raw = await request.body()
         try:
             body = orjson.loads(raw) if raw.strip() else {}
@@ -382,6 +392,32 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     async def rollback(request: Request) -> Response:
         """Serve again, on every worker, the version served before the latest switch."""
         return await admin(request, rollback_act)
+
+    @app.get(
+        "/v1/explanations/{request_id}",
+        responses={
+            401: admin_responses[401],
+            403: admin_responses[403],
+            404: {"description": "No decision with this request id in the prediction log (yet)"},
+            400: {"description": "A request that was refused, not decided: nothing to explain"},
+            422: {"description": "A malformed request id"},
+            503: responses[503],
+        },
+        openapi_extra=admin_doc,
+    )
+    async def explanation(
+        request: Request, request_id: Annotated[str, PathParameter(pattern=REQUEST_ID.pattern)]
+    ) -> Response:
+        """Why a past decision was made, in plain words: the model version, the reasons for
+        and against, and what would have changed it. Reads the prediction log: it takes the
+        admin token, and each read is on the audit trail."""
+        current = service()
+        refused = unauthorized(request)
+        if refused is not None:
+            return refused
+        client = request.client.host if request.client else "unknown"
+        answer = await run_in_threadpool(current.explain, request_id, f"admin@{client}")
+        return _respond(answer)
 
     @app.get("/health/live")
     async def live() -> Response:

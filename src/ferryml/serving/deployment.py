@@ -7,8 +7,9 @@ path: the same transforms, in their row form, as every training row saw.
 Scoring one event: online features (batch views and window state in one round trip where the
 stores allow), the model on one numpy row, the threshold. When the online store fails, the
 features fall back to the degraded path (:mod:`ferryml.serving.degraded`) and the answer says
-so. Reasons (the largest contributions to a block, LightGBM's TreeSHAP) are computed inline
-only for decisions that are not ``approve``: they cost about as much as the prediction.
+so. Reasons (the largest contributions to a block, in the words of
+:mod:`ferryml.explain.reasons`) are computed inline only for decisions that are not
+``approve``: they cost about as much as the prediction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ferryml.errors import ServiceUnavailableError, StorageError
+from ferryml.explain.reasons import Reason, ReasonCatalogue, top_reasons
 from ferryml.features.graph import FeatureSet
 from ferryml.features.online import BatchFeatureReader, OnlineFeatures
 from ferryml.features.windows.state.base import WindowStateStore
@@ -36,24 +38,6 @@ if TYPE_CHECKING:
     from ferryml.config.loader import LoadedConfig
     from ferryml.registry import ModelRegistry
     from ferryml.serving.config import ServingConfig
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One feature's push on the score, in words and numbers."""
-
-    feature: str
-    value: float | None
-    contribution: float
-    text: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "value": self.value,
-            "contribution": self.contribution,
-            "text": self.text,
-        }
 
 
 @dataclass(frozen=True)
@@ -82,7 +66,8 @@ class Deployment:
     feature_set: FeatureSet
     online: OnlineFeatures
     fallback: OnlineFeatures
-    descriptions: dict[str, str] = field(default_factory=dict)
+    catalogue: ReasonCatalogue | None = None
+    """The reason codes' sentences (default: derived from the feature names)."""
     top_reasons: int = 3
     breaker: Breaker = field(default_factory=Breaker)
     """Shared by the deployments of one worker: they share its stores."""
@@ -170,29 +155,15 @@ class Deployment:
         return decision, self.reasons(row) if decision != APPROVE else []
 
     def reasons(self, row: np.ndarray[Any, np.dtype[np.float64]]) -> list[Reason]:
-        """The features that pushed this row's score up the most (TreeSHAP, LightGBM)."""
+        """The features that pushed this row's score up the most, in the catalogue's words."""
         contributions = self.model.contributions(row)
         if contributions is None:
             return []
-        pushes = contributions[0, :-1]  # the last column is the base value
-        order = np.argsort(-pushes, kind="stable")[: self.top_reasons]
-        out = []
-        for index in order:
-            if pushes[index] <= 0:
-                break
-            name = self.model.features[index]
-            value = float(row[0, index])
-            shown = "missing" if math.isnan(value) else f"{value:,.4g}"
-            label = self.descriptions.get(name) or name.replace("_", " ")
-            out.append(
-                Reason(
-                    feature=name,
-                    value=None if math.isnan(value) else value,
-                    contribution=float(pushes[index]),
-                    text=f"{label}: {shown} raises the risk",
-                )
-            )
-        return out
+        if self.catalogue is None:
+            self.catalogue = ReasonCatalogue.build(self.model.features)
+        return top_reasons(
+            self.catalogue, contributions[0, :-1], row[0], up=True, limit=self.top_reasons
+        )
 
 
 def _number(value: Any) -> float:
@@ -216,6 +187,11 @@ def load_deployment(
     registered = load_registered(loaded, root, registry, alias_or_version, threads=1)
     feature_set = registered.feature_set
     descriptions = {spec.name: spec.description for spec in feature_set.outputs}
+    catalogue = ReasonCatalogue.build(
+        registered.model.features,
+        descriptions=descriptions,
+        texts=loaded.config.governance.reasons,
+    )
     project = loaded.config.project.name
     return Deployment(
         name=registered.name,
@@ -227,7 +203,7 @@ def load_deployment(
         feature_set=feature_set,
         online=OnlineFeatures(feature_set, reader, windows),
         fallback=OnlineFeatures(feature_set, NoRows(), NoHistory(project)),
-        descriptions=descriptions,
+        catalogue=catalogue,
         top_reasons=top_reasons,
         breaker=breaker or Breaker(),
     )

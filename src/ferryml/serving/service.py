@@ -35,6 +35,9 @@ from ferryml.storage.tables import labels
 
 logger = logging.getLogger(__name__)
 
+EXPLAINED_VERSIONS = 4
+"""Versions kept loaded to explain past decisions of models no longer served."""
+
 if TYPE_CHECKING:
     from ferryml.pipeline import ProjectContext
     from ferryml.registry import ModelRegistry
@@ -88,6 +91,9 @@ class ScoringService:
         self.shadow: ShadowProcess | None = None
         """The challenger's shadow process, while the routing is ``shadow``."""
         self._starts = 0
+        self._load = load
+        self._explained: dict[str, Deployment] = {}
+        """Versions loaded to explain past decisions (neither served nor challenging)."""
         self.follower: Follower | None = None
         if load is not None and registry is not None:
             self.follower = Follower(
@@ -398,6 +404,46 @@ class ScoringService:
             return Answer(422, {"detail": details})
         new = insert_labels(self.engine, rows)
         return Answer(200, {"received": len(rows), "new": new})
+
+    # -- explanations --------------------------------------------------------------------
+
+    def explain(self, request_id: str, actor: str) -> Answer:
+        """A past decision explained (:mod:`ferryml.serving.explanations`); the read of the
+        log is on the audit trail (an explanation discloses a decision about a person)."""
+        from ferryml.serving.explanations import explain_decision
+
+        body = explain_decision(
+            self.engine,
+            self.project,
+            request_id,
+            self._deployment_of,
+            limit=max(self.config.top_reasons, 1),
+            ship_interval_ms=self.config.prediction_log.ship_interval_ms,
+        )
+        self.context.audit.append(
+            actor,
+            "decision.explain",
+            f"request@{request_id}",
+            {"model_version": body["model"]["version"], "decision": body["decision"]},
+        )
+        return Answer(200, body)
+
+    def _deployment_of(self, version: str) -> Deployment:
+        challenger = self.routed[1]
+        for deployment in (self.deployment, challenger):
+            if deployment is not None and deployment.version == version:
+                return deployment
+        cached = self._explained.get(version)
+        if cached is None:
+            if self._load is None:
+                raise InvalidInputError(
+                    f"version {version} is not served here and this service cannot load others",
+                    hint="ask a service that follows the registry (`ferry serve`)",
+                )
+            if len(self._explained) >= EXPLAINED_VERSIONS:
+                self._explained.pop(next(iter(self._explained)))
+            cached = self._explained[version] = self._load(version)
+        return cached
 
     # -- introspection -------------------------------------------------------------------
 

@@ -110,11 +110,12 @@ def test_a_list_document_is_rejected(tmp_path: Path) -> None:
         load_config(write(tmp_path, "- a\n- b\n"), environ={})
 
 
-def test_pending_sections_reject_keys_with_an_explanation(tmp_path: Path) -> None:
-    path = write(tmp_path, MINIMAL + "governance:\n  risk_tier: high\n")
+def test_an_unknown_key_is_answered_with_the_keys_that_exist(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "governance:\n  polcy: {}\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
-    assert "fills in as its stage lands" in info.value.issues[0].expected
+    expected = info.value.issues[0].expected
+    assert expected.startswith("one of audit, gdpr, policy") and "did you mean 'policy'" in expected
 
 
 def test_a_gates_typo_is_located(tmp_path: Path) -> None:

@@ -67,6 +67,27 @@ def test_trainers_learn_the_signal(kind: str) -> None:
     assert importance["signal"] > importance["noise"]
 
 
+@pytest.mark.parametrize(
+    "config",
+    [*CONFIGS.values(), EBMModel(interactions=1, outer_bags=1, max_rounds=300)],
+    ids=[*CONFIGS, "ebm-pairs"],
+)
+def test_contributions_are_exact_and_sum_to_the_log_odds(config: object) -> None:
+    """Every kind explains each score exactly: the contributions plus the base value are the
+    model's log-odds, and the signal carries most of them (reason codes rely on both)."""
+    training = data()
+    model = make_trainer(config, seed=7, threads=1).fit(training)
+    values = training.x_valid[model.features].to_numpy(np.float64)
+    contributions = model.contributions(values)
+    assert contributions is not None
+    assert contributions.shape == (len(values), len(model.features) + 1)
+    scores = model.predict_array(values)
+    log_odds = np.log(scores / (1 - scores))
+    np.testing.assert_allclose(contributions.sum(axis=1), log_odds, rtol=1e-6, atol=1e-6)
+    mean_abs = np.abs(contributions[:, :-1]).mean(axis=0)
+    assert mean_abs[model.features.index("signal")] > mean_abs[model.features.index("noise")]
+
+
 def test_lightgbm_is_reproducible_bit_for_bit() -> None:
     trainer = make_trainer(CONFIGS["lightgbm"], seed=11, threads=2)
     first, second = trainer.fit(data()), trainer.fit(data())

@@ -6,6 +6,10 @@ from __future__ import annotations
 import warnings
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
 from ferryml._optional import require
 from ferryml.training.config import EBMModel
 from ferryml.training.trainers.base import TrainedModel, Trainer, TrainingData, normalized
@@ -15,6 +19,29 @@ from ferryml.training.trainers.logistic import SklearnTrainedModel
 class EBMTrainedModel(SklearnTrainedModel):
     kind = "ebm"
     requirements = ("mlflow", "interpret-core", "scikit-learn", "numpy", "pandas", "scipy")
+
+    def contributions(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Exact and additive: each term's learned score (InterpretML's ``eval_terms``), the
+        intercept as the base value. A pairwise term's score is split equally between its two
+        features, so that every contribution belongs to one feature and they still sum to the
+        log-odds; the model card shows the pairs as they are."""
+        frame = pd.DataFrame(values, columns=self.features)
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Missing values detected", category=UserWarning
+            )
+            terms = np.asarray(self.estimator.eval_terms(frame), dtype=np.float64)
+        # term_features_ index the estimator's own feature order
+        slot = {
+            list(self.estimator.feature_names_in_).index(f): i for i, f in enumerate(self.features)
+        }
+        contributions = np.zeros((len(values), len(self.features) + 1))
+        for term, members in enumerate(self.estimator.term_features_):
+            share = terms[:, term] / len(members)
+            for member in members:
+                contributions[:, slot[member]] += share
+        contributions[:, -1] = float(np.asarray(self.estimator.intercept_).ravel()[0])
+        return contributions
 
     def importance(self) -> dict[str, float]:
         """Mean absolute contribution of the main (one-feature) terms."""

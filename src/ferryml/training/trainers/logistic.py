@@ -79,6 +79,18 @@ class LogisticTrainedModel(SklearnTrainedModel):
     kind = "logistic"
     requirements = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy")
 
+    def contributions(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Exact and additive: coefficient × standardized value per feature, the intercept as
+        the base value. The standardized training mean is 0, so a feature at its mean
+        contributes nothing (the linear model's SHAP values under independent features)."""
+        steps = self.estimator.named_steps
+        frame = pd.DataFrame(values, columns=self.features)
+        standardized = steps["scale"].transform(steps["impute"].transform(frame))
+        model = steps["model"]
+        terms = np.asarray(standardized, dtype=np.float64) * model.coef_[0]
+        base = np.full((len(values), 1), float(model.intercept_[0]))
+        return np.hstack([terms, base])
+
     def importance(self) -> dict[str, float]:
         """|coefficient| on standardized features: comparable across features."""
         coefficients = self.estimator.named_steps["model"].coef_[0]
