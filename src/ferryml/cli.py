@@ -32,6 +32,7 @@ from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
+from ferryml.cli_lineage import lineage_app
 from ferryml.cli_monitor import monitor_app
 from ferryml.cli_serving import ab_app, labels_app
 from ferryml.cli_serving import serve as _serve
@@ -71,6 +72,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(ab_app, name="ab")
 app.add_typer(batch_app, name="batch")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(lineage_app, name="lineage")
 
 
 def _version(value: bool) -> None:
