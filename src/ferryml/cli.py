@@ -32,6 +32,9 @@ from ferryml.cli_common import progress_bar as _progress_bar
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
+from ferryml.cli_governance import approve as _approve
+from ferryml.cli_governance import card as _card
+from ferryml.cli_governance import governance_app
 from ferryml.cli_lineage import lineage_app
 from ferryml.cli_monitor import monitor_app
 from ferryml.cli_serving import ab_app, labels_app
@@ -73,6 +76,9 @@ app.add_typer(ab_app, name="ab")
 app.add_typer(batch_app, name="batch")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(lineage_app, name="lineage")
+app.command("approve")(_approve)
+app.command("card")(_card)
+app.add_typer(governance_app, name="governance")
 
 
 def _version(value: bool) -> None:
@@ -189,7 +195,7 @@ def quickstart(
     from ferryml.cli_gates import print_session
     from ferryml.cli_training import print_training
     from ferryml.evaluation.project import gate_runs
-    from ferryml.evaluation.promotion import promote
+    from ferryml.evaluation.promotion import approve_as_stand_in, promote
     from ferryml.pipeline import (
         build_feature_store,
         generate_data,
@@ -238,7 +244,13 @@ def quickstart(
         session = gate_runs(context, runs, progress=gate_progress)
     print_session(session)
     if session.best is not None and session.best.candidate.run_id:
-        promoted = promote(context, session.best.candidate.run_id)
+        run_id = session.best.candidate.run_id
+        for approval in approve_as_stand_in(context, run_id):
+            out.print(
+                f"[green]✓[/green] approved by {approval.approver}: a stand-in for the person "
+                "the policy requires (`ferry approve VERSION` in a real project)"
+            )
+        promoted = promote(context, run_id)
         out.print(
             f"[green]✓[/green] promoted {promoted.name} version {promoted.version} "
             f"({session.best.candidate.label}) to champion"

@@ -9,6 +9,9 @@ callers only ever catch ferryml's own classes::
     FerryError
     ├── ConfigError                 a project config cannot be read or does not validate
     ├── InvalidInputError           a value given to ferryml's API breaks its rule
+    │   ├── NotFoundError           what it names does not exist
+    │   └── ConflictError           the current state does not allow it
+    │       └── PolicyViolationError   the governance policy forbids it
     ├── WorkspaceError              a workspace directory is missing, not empty, not writable
     ├── MissingDependencyError      an optional extra is not installed (says which to install)
     ├── ServiceUnavailableError     PostgreSQL, Redis, … does not answer
@@ -101,6 +104,11 @@ class ConflictError(InvalidInputError):
     http_status = 409
 
 
+class PolicyViolationError(ConflictError):
+    """The governance policy forbids the action: a promotion missing a required approval or
+    artifact, an owner approving their own model."""
+
+
 class WorkspaceError(FerryError):
     """A workspace directory cannot be created or used."""
 
@@ -172,6 +180,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelIntegrityError",
     "NotFoundError",
+    "PolicyViolationError",
     "ServiceUnavailableError",
     "StorageError",
     "WorkspaceError",

@@ -51,8 +51,15 @@ Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
 
 
+ACTOR_ENV = "FERRY_ACTOR"
+
+
 def current_actor() -> str:
-    """Who is acting, for the audit trail: the OS user running the command."""
+    """Who is acting, for the audit trail and approvals: ``$FERRY_ACTOR`` when set (a CI job
+    or a single-sign-on wrapper names the person), else the OS user running the command."""
+    named = os.environ.get(ACTOR_ENV, "").strip()
+    if named:
+        return named
     try:
         return f"user:{getpass.getuser()}"
     except (KeyError, OSError):  # no passwd entry (some containers)

@@ -273,6 +273,9 @@ def test_promotion_needs_passed_gates_or_a_written_reason(
     workspace: Path, context: ProjectContext
 ) -> None:
     config = str(workspace / "configs" / "ferry.yaml")
+    # what is checked here is the gates' verdict and its override; the governance policy's
+    # approvals, which a high-risk project adds, have their own tests (test_governance.py)
+    sets = [*SETS, "--set", "governance.policy.use_case.risk_tier=minimal"]
     tracker = tracker_for(context.loaded, context.workspace.root)
     registry = ModelRegistry(tracker, "fraud")
     before = registry.get("champion").version
@@ -282,14 +285,14 @@ def test_promotion_needs_passed_gates_or_a_written_reason(
     session = gate_runs(context, [run_id], gates=strict)
     assert session.best is None and session.reports[0].failed_gates[0] == "quality"
 
-    code, output = invoke("promote", run_id, "-c", config, *SETS)
+    code, output = invoke("promote", run_id, "-c", config, *sets)
     assert code == 1 and "may not be promoted: its gates failed" in " ".join(output.split())
-    code, output = invoke("promote", run_id, "--override-reason", "ok", "-c", config, *SETS)
+    code, output = invoke("promote", run_id, "--override-reason", "ok", "-c", config, *sets)
     assert code == 1 and "at least 10 characters" in output
     assert registry.get("champion").version == before
 
     reason = "fraud team accepts the channel gap until the atm feed is fixed (ticket 42)"
-    code, output = invoke("promote", run_id, "--override-reason", reason, "-c", config, *SETS)
+    code, output = invoke("promote", run_id, "--override-reason", reason, "-c", config, *sets)
     assert code == 0, output
     promoted = registry.get("champion")
     assert promoted.version != before and promoted.run_id == run_id
@@ -299,7 +302,7 @@ def test_promotion_needs_passed_gates_or_a_written_reason(
 
     # the earlier champion was gated against no champion: that verdict is stale now
     old_run = registry.get(before).run_id or ""
-    code, output = invoke("promote", old_run, "-c", config, *SETS)
+    code, output = invoke("promote", old_run, "-c", config, *sets)
     assert code == 1 and "gate it again" in " ".join(output.split())
     with pytest.raises(InvalidInputError):
         registry.get("challenger")

@@ -117,3 +117,122 @@ def test_lineage_refuses_what_it_cannot_resolve(workspace: Path) -> None:
     assert result.exit_code == 1 and "no prediction with request id" in result.output
     result = ferry(workspace, "lineage", "show", "not a thing!")
     assert result.exit_code == 1 and "is not a request id" in result.output
+
+
+def test_the_champion_carries_its_model_card_and_the_quickstart_approval(
+    workspace: Path, context: ProjectContext
+) -> None:
+    from ferryml.governance.policy import approvals_of
+    from ferryml.registry import ModelRegistry
+    from ferryml.training.project import tracker_for
+
+    tracker = tracker_for(context.loaded, context.workspace.root)
+    champion = ModelRegistry(tracker, "fraud").get("champion")
+    (approval,) = approvals_of(champion)
+    assert approval.approver == "demo:approver-1" and "stand-in" in approval.note
+    assert champion.tags["ferryml.registered_by"] != approval.approver
+    stored = {a.path for a in tracker.client.list_artifacts(champion.run_id, "model_card")}
+    assert stored == {"model_card/model_card.md", "model_card/model_card.html"}
+    markdown = (workspace / "reports" / "cards" / f"fraud-v{champion.version}.md").read_text()
+    html = (workspace / "reports" / "cards" / f"fraud-v{champion.version}.html").read_text()
+    for section in (
+        "## Intended use",
+        "Risk tier: **high**",
+        "## Data",
+        "## Metrics",
+        "## Gates: passed",
+        "### Subpopulations",
+        "## Features",
+        "### Reason codes",
+        "## Limitations",
+        "## Owners and approvals",
+    ):
+        assert section in markdown, section
+    assert "Approved by demo:approver-1" in markdown
+    assert "The amount ({value} EUR) is unusual for this card" in markdown  # curated reason
+    assert "age_band: false_positive_rate difference" in markdown  # per subpopulation
+    assert champion.tags["ferryml.threshold"][:6] in markdown
+    # the schema's personal data is named, and that no feature derives from it (the reference
+    # project's features read neither the card number nor the device id)
+    assert "Personal data in the schema (pseudonymized at ingestion): card_number, device_id" in (
+        markdown
+    )
+    features = markdown.split("## Features")[1].split("## Explanations")[0]
+    rows = [line for line in features.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) > 20 and all(row.split("|")[3].strip() == "none" for row in rows[1:])
+    assert "<table>" in html and "<h2>Intended use</h2>" in html and "<script" not in html
+
+
+def test_the_policy_blocks_promotion_until_someone_other_than_the_owner_approves(
+    workspace: Path, context: ProjectContext
+) -> None:
+    from ferryml.governance.policy import approvals_of
+    from ferryml.registry import ModelRegistry
+    from ferryml.training.project import tracker_for
+
+    tracker = tracker_for(context.loaded, context.workspace.root)
+    registry = ModelRegistry(tracker, "fraud")
+    before = registry.get("champion")
+    runs = tracker.client.search_runs([tracker.experiment_id()])
+    run_id = next(r.info.run_id for r in runs if r.info.run_id != before.run_id)
+    reason = "a second model kind, promoted to test the approval policy (test)"
+    result = ferry(workspace, "promote", run_id, "--override-reason", reason)
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "may not become the champion" in flat, flat
+    assert "1 approval(s) for a high-risk model, it has 0" in flat
+    assert registry.get("champion").version == before.version
+    version = registry.version_of_run(run_id)
+    assert version is not None  # registered, to be approved
+    assert version.tags["ferryml.registered_by"].startswith("user:")
+
+    # the owner (who registered it) may not approve their own model
+    owner = version.tags["ferryml.registered_by"]
+    result = runner.invoke(
+        cli,
+        ["approve", version.version, "-c", str(workspace / "configs" / "ferry.yaml")]
+        + [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)],
+        env={"FERRY_ACTOR": owner},
+    )
+    assert result.exit_code == 1 and "may not approve it" in " ".join(result.output.split())
+    # when approvers are named, only they may
+    only = "governance.policy.roles.approvers=[user:risk-officer]"
+    result = runner.invoke(
+        cli,
+        ["approve", version.version, "-c", str(workspace / "configs" / "ferry.yaml")]
+        + [arg for setting in (*TRAINABLE_SETTINGS, only) for arg in ("--set", setting)],
+        env={"FERRY_ACTOR": "user:someone-else"},
+    )
+    assert result.exit_code == 1 and "is not an approver" in result.output
+    assert approvals_of(registry.get(version.version)) == []
+
+    result = runner.invoke(
+        cli,
+        ["approve", version.version, "--note", "card and reasons read", "-c"]
+        + [str(workspace / "configs" / "ferry.yaml")]
+        + [arg for setting in (*TRAINABLE_SETTINGS, only) for arg in ("--set", setting)],
+        env={"FERRY_ACTOR": "user:risk-officer"},
+    )
+    assert result.exit_code == 0, result.output
+    (approval,) = approvals_of(registry.get(version.version))
+    assert approval.approver == "user:risk-officer" and approval.note == "card and reasons read"
+    entries = [e for e in context.audit.entries() if e.action == "model.approve"]
+    assert entries[-1].actor == "user:risk-officer"
+    assert entries[-1].object == f"fraud@{version.version}"
+
+    # this run's own fairness verdict may have failed: the policy would (rightly) still
+    # refuse it, so the fairness requirement is lifted here to isolate the approval
+    lifted = ["--set", "governance.policy.requirements.high.fairness_gate=false"]
+    result = ferry(workspace, "promote", run_id, "--override-reason", reason, *lifted)
+    assert result.exit_code == 0, result.output
+    assert registry.get("champion").version == version.version
+    card = (workspace / "reports" / "cards" / f"fraud-v{version.version}.md").read_text()
+    assert "Approved by user:risk-officer" in card and "champion" in card
+
+    result = ferry(workspace, "governance", "review", *lifted)
+    assert result.exit_code == 0, result.output
+    assert "everything in production meets the policy" in result.output
+    result = ferry(
+        workspace, "governance", "review", "--set", "governance.policy.use_case.risk_tier=limited"
+    )
+    fairness = tracker.get_run(run_id).data.tags.get("ferryml.gate.fairness")
+    assert result.exit_code == (0 if fairness == "passed" else 1), result.output

@@ -15,6 +15,9 @@ from ferryml.registry import ModelRegistry, RegisteredVersion
 from ferryml.training.tracking import TAG_PREFIX, mlflow_errors
 
 if TYPE_CHECKING:
+    from mlflow.entities import Run
+
+    from ferryml.governance.policy import Approval
     from ferryml.pipeline import ProjectContext
 
 CHALLENGER = "challenger"
@@ -30,6 +33,8 @@ def promote(
     """Make ``run_id``'s model the champion (or give it another ``alias``, e.g. the
     challenger): only if its gates passed against the current champion, or with a written
     ``override_reason`` (recorded on the version and the audit trail)."""
+    from ferryml.governance.card import write_card
+    from ferryml.governance.policy import require_promotable
     from ferryml.pipeline import current_actor
     from ferryml.training.project import tracker_for
 
@@ -65,18 +70,9 @@ def promote(
             "an override needs a written reason of at least 10 characters",
             hint="say why shipping despite the gates is acceptable, and who decided",
         )
-    version = registry.version_of_run(run_id)
-    if version is None:
-        version = registry.register(
-            run_tag(run, "model_uri"),
-            run_tag(run, "model_sha256"),
-            run_id=run_id,
-            tags={
-                TAG_PREFIX + "model_kind": run_tag(run, "model_kind"),
-                TAG_PREFIX + "threshold": run_tag(run, "threshold"),
-                TAG_PREFIX + "training_id": run.data.tags.get(TAG_PREFIX + "training_id", ""),
-            },
-        )
+    version = registered_version(context, registry, run)
+    if alias == loaded.config.gates.champion.alias:
+        require_promotable(context, registry, version)
     if problem:
         with mlflow_errors(tracker.uri, "record the override"):
             tracker.client.set_model_version_tag(
@@ -97,7 +93,54 @@ def promote(
             "override_reason": reason if problem else None,
         },
     )
+    write_card(context, registry, version.version)  # its aliases changed
     return registry.get(version.version)
 
 
-__all__ = ["promote"]
+def registered_version(
+    context: ProjectContext, registry: ModelRegistry, run: Run
+) -> RegisteredVersion:
+    """The version registered from ``run``: the newest one, or a new one with its card (a
+    version to approve before promotion, when the policy asks for approvals)."""
+    from ferryml.governance.card import write_card
+    from ferryml.governance.policy import REGISTERED_BY_TAG
+    from ferryml.pipeline import current_actor
+
+    run_id = run.info.run_id
+    version = registry.version_of_run(run_id)
+    if version is not None:
+        return version
+    version = registry.register(
+        run_tag(run, "model_uri"),
+        run_tag(run, "model_sha256"),
+        run_id=run_id,
+        tags={
+            TAG_PREFIX + "model_kind": run_tag(run, "model_kind"),
+            TAG_PREFIX + "threshold": run_tag(run, "threshold"),
+            TAG_PREFIX + "training_id": run.data.tags.get(TAG_PREFIX + "training_id", ""),
+            REGISTERED_BY_TAG: current_actor(),
+        },
+    )
+    context.audit.append(
+        current_actor(), "model.register", f"{registry.name}@{version.version}", {"run": run_id}
+    )
+    write_card(context, registry, version.version)
+    return version
+
+
+def approve_as_stand_in(context: ProjectContext, run_id: str) -> list[Approval]:
+    """``ferry quickstart``'s stand-in approvals of ``run_id``'s version (registered here if
+    it is not yet), as many as the policy requires: see
+    :func:`ferryml.governance.policy.stand_in_approvals`."""
+    from ferryml.governance.policy import stand_in_approvals
+    from ferryml.training.project import tracker_for
+
+    tracker = tracker_for(context.loaded, context.workspace.root)
+    if context.loaded.config.governance.policy.required().approvals == 0:
+        return []
+    registry = ModelRegistry(tracker, context.loaded.config.project.name)
+    version = registered_version(context, registry, get_run(tracker, check_run_id(run_id)))
+    return stand_in_approvals(context, registry, version)
+
+
+__all__ = ["approve_as_stand_in", "promote", "registered_version"]

@@ -24,6 +24,7 @@ row: serving calls them per request.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from ferryml.config.base import StrictModel
+from ferryml.errors import ConfigError
 
 RAISES = "raises the risk"
 LOWERS = "lowers the risk"
@@ -95,10 +97,20 @@ class ReasonCatalogue:
         *,
         descriptions: Mapping[str, str] | None = None,
         texts: Mapping[str, ReasonText] | None = None,
+        strict: bool = False,
     ) -> ReasonCatalogue:
         """A catalogue of ``features``: curated ``texts`` first, else derived from the
-        feature's description (or its name)."""
+        feature's description (or its name). ``strict``: a text for a feature the model does
+        not have is a :class:`~ferryml.errors.ConfigError` (a typo would otherwise be
+        silently ignored)."""
         descriptions, texts = descriptions or {}, texts or {}
+        unknown = sorted(set(texts) - set(features))
+        if strict and unknown:
+            raise ConfigError(
+                "governance.reasons names features the model does not have: "
+                + ", ".join(_with_suggestion(name, features) for name in unknown),
+                hint="use the model's feature names (`ferry features list`), or remove them",
+            )
         entries = []
         for name in features:
             label = (descriptions.get(name) or name.replace("_", " ")).rstrip(".")
@@ -129,6 +141,11 @@ class ReasonCatalogue:
             {"feature": e.feature, "raises": e.raises, "lowers": e.lowers, "curated": e.curated}
             for e in self.entries
         ]
+
+
+def _with_suggestion(name: str, features: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, features, n=1)
+    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
 
 
 def shown(value: float | None) -> str:

@@ -5,6 +5,8 @@ Each sub-section is strict (unknown keys are errors) like every config section.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ferryml.config.base import StrictModel
@@ -19,8 +21,96 @@ class GdprConfig(StrictModel):
     """Personal data: allow-listed features, purposes, retention, erasure."""
 
 
+RiskTier = Literal["minimal", "limited", "high"]
+
+
+class UseCase(StrictModel):
+    """Step 1 of the governance framework: what the model decides, about whom, how risky."""
+
+    description: str = Field(default="", description="What the model is for, in one line.")
+    decisions: Literal["automated", "assisted"] = Field(
+        default="automated",
+        description="`automated`: its decision takes effect; `assisted`: a person decides.",
+    )
+    affects_individuals: bool = Field(
+        default=True, description="Decisions about people (GDPR art. 22 applies when automated)."
+    )
+    risk_tier: RiskTier = Field(
+        default="minimal",
+        description="minimal | limited | high: which of `requirements` promotion must meet.",
+    )
+    limitations: list[str] = Field(
+        default_factory=list, description="Known limits, printed on every model card."
+    )
+    out_of_scope: list[str] = Field(
+        default_factory=list, description="Uses the model must not be put to."
+    )
+
+
+class Roles(StrictModel):
+    """Step 3: who answers for the model. Identities as the audit trail writes them
+    (``user:NAME``; ``FERRY_ACTOR`` sets it where the OS user is not the person)."""
+
+    owner: str | None = Field(
+        default=None,
+        description="Answers for the models; unset: whoever registered the version. May not "
+        "approve its own models.",
+    )
+    reviewers: list[str] = Field(default_factory=list, description="Review the model cards.")
+    approvers: list[str] = Field(
+        default_factory=list,
+        description="May approve a promotion; empty: anyone but the owner.",
+    )
+
+
+class Requirements(StrictModel):
+    """Step 4: what a model version must have before it becomes the champion."""
+
+    approvals: int = Field(
+        default=0, ge=0, le=10, description="Approvals by distinct approvers (`ferry approve`)."
+    )
+    model_card: bool = Field(default=True, description="A model card stored with the version.")
+    explanation_report: bool = Field(
+        default=False, description="An explanation report on its run (`ferry explain`)."
+    )
+    fairness_gate: bool = Field(
+        default=False, description="The fairness gate ran and passed on its run."
+    )
+
+
+def _default_requirements() -> dict[RiskTier, Requirements]:
+    return {
+        "minimal": Requirements(),
+        "limited": Requirements(fairness_gate=True),
+        "high": Requirements(approvals=1, explanation_report=True, fairness_gate=True),
+    }
+
+
 class PolicyConfig(StrictModel):
-    """The governance framework as configuration: risk tier, roles, what promotion needs."""
+    """The governance framework as configuration: the use case and its risk tier, the
+    ethical position, the roles, and what promotion to champion requires per tier."""
+
+    use_case: UseCase = Field(default_factory=UseCase)
+    ethics: list[str] = Field(
+        default_factory=list,
+        description="Step 2: the ethical position, as statements the model card prints.",
+    )
+    roles: Roles = Field(default_factory=Roles)
+    requirements: dict[RiskTier, Requirements] = Field(
+        default_factory=_default_requirements,
+        description="Per risk tier; a tier left out requires nothing but a model card.",
+    )
+    review_every_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Step 8: a champion approved longer ago than this is due for review "
+        "(`ferry governance review`).",
+    )
+
+    def required(self) -> Requirements:
+        """What the project's risk tier requires."""
+        return self.requirements.get(self.use_case.risk_tier, Requirements())
 
 
 class GovernanceConfig(StrictModel):
@@ -37,4 +127,13 @@ class GovernanceConfig(StrictModel):
     )
 
 
-__all__ = ["AuditConfig", "GdprConfig", "GovernanceConfig", "PolicyConfig"]
+__all__ = [
+    "AuditConfig",
+    "GdprConfig",
+    "GovernanceConfig",
+    "PolicyConfig",
+    "Requirements",
+    "RiskTier",
+    "Roles",
+    "UseCase",
+]

@@ -87,6 +87,8 @@ def train_project(
     (a reproduction uses the recorded one)."""
     from ferryml.features.build import load_build
     from ferryml.features.project_store import ProjectFeatureStore
+    from ferryml.governance.card import write_card
+    from ferryml.governance.policy import REGISTERED_BY_TAG
     from ferryml.pipeline import current_actor
 
     loaded = context.loaded
@@ -157,6 +159,7 @@ def train_project(
                 "ferryml.model_kind": best.kind,
                 "ferryml.threshold": repr(best.threshold.threshold),
                 "ferryml.training_id": result.training_id,
+                REGISTERED_BY_TAG: actor,
             },
         )
         alias = "challenger"  # production is the gates' decision (ferryml.evaluation.promote)
@@ -167,6 +170,7 @@ def train_project(
             f"{registry.name}@{registered.version}",
             {"run": best.run_id, "alias": alias, "sha256": best.sha256},
         )
+        write_card(context, registry, registered.version)
     training = ProjectTraining(
         build,
         prepared,

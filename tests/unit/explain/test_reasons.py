@@ -73,3 +73,13 @@ def test_the_counterfactual_crosses_the_threshold_with_the_fewest_features(
     assert all(towards[i] > 0 for i in removed)
     fewer = sigmoid(base + contributions.sum() - contributions[removed[:-1]].sum())
     assert (fewer >= threshold) == blocked
+
+
+def test_a_text_for_a_feature_the_model_lacks_is_an_error_naming_the_closest() -> None:
+    from ferryml.errors import ConfigError
+
+    texts = {"amout": ReasonText(raises="x {value}")}
+    with pytest.raises(ConfigError, match=r"'amout' \(did you mean 'amount'\?\)"):
+        ReasonCatalogue.build(FEATURES, texts=texts, strict=True)
+    # serving loads older versions that may lack a feature named today: not strict
+    assert ReasonCatalogue.build(FEATURES, texts=texts).entry("amount").curated is False

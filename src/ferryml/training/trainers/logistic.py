@@ -80,7 +80,7 @@ class LogisticTrainedModel(SklearnTrainedModel):
     requirements = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy")
 
     def contributions(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Exact and additive: coefficient × standardized value per feature, the intercept as
+        """Exact and additive: coefficient times standardized value per feature, the intercept as
         the base value. The standardized training mean is 0, so a feature at its mean
         contributes nothing (the linear model's SHAP values under independent features)."""
         steps = self.estimator.named_steps
