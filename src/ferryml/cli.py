@@ -29,6 +29,7 @@ from ferryml.cli_common import (
 from ferryml.cli_common import friendly_errors as _friendly_errors
 from ferryml.cli_common import load as _load
 from ferryml.cli_common import progress_bar as _progress_bar
+from ferryml.cli_explain import explain as _explain
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
@@ -75,6 +76,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(ab_app, name="ab")
 app.add_typer(batch_app, name="batch")
 app.add_typer(monitor_app, name="monitor")
+app.command("explain")(_explain)
 app.add_typer(lineage_app, name="lineage")
 app.command("approve")(_approve)
 app.command("card")(_card)
@@ -187,15 +189,18 @@ def quickstart(
     Today it creates a workspace, generates the reference fraud data with its drift
     scenarios, ingests it (validation, quarantine, versioning), builds the training set from
     the feature store and loads the online store, trains LightGBM, a logistic baseline and an
-    EBM in MLflow, gates all three (quality, latency, fairness, edge cases, the champion) and
-    promotes the best one that passed to champion, recording every step on the audit trail.
+    EBM in MLflow, gates all three (quality, latency, fairness, edge cases, the champion),
+    gives the best one that passed what the governance policy requires (its model card, an
+    explanation report, and approvals by labelled stand-ins for the people a real project
+    needs) and promotes it to champion, recording every step on the audit trail.
     Later stages join as they land; it never reports a stage that did not run.
     """
     from ferryml.cli_features import print_build
     from ferryml.cli_gates import print_session
     from ferryml.cli_training import print_training
     from ferryml.evaluation.project import gate_runs
-    from ferryml.evaluation.promotion import approve_as_stand_in, promote
+    from ferryml.evaluation.promotion import promote
+    from ferryml.governance.demo import meet_policy_as_stand_in
     from ferryml.pipeline import (
         build_feature_store,
         generate_data,
@@ -245,7 +250,11 @@ def quickstart(
     print_session(session)
     if session.best is not None and session.best.candidate.run_id:
         run_id = session.best.candidate.run_id
-        for approval in approve_as_stand_in(context, run_id):
+        with out.status("the governance policy: what promotion requires…"):
+            stand_in = meet_policy_as_stand_in(context, run_id)
+        if stand_in.explanation is not None:
+            out.print(f"[green]✓[/green] explanation report: {stand_in.explanation}")
+        for approval in stand_in.approvals:
             out.print(
                 f"[green]✓[/green] approved by {approval.approver}: a stand-in for the person "
                 "the policy requires (`ferry approve VERSION` in a real project)"

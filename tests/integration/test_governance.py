@@ -130,6 +130,9 @@ def test_the_champion_carries_its_model_card_and_the_quickstart_approval(
     champion = ModelRegistry(tracker, "fraud").get("champion")
     (approval,) = approvals_of(champion)
     assert approval.approver == "demo:approver-1" and "stand-in" in approval.note
+    # the explanation report the high-risk policy requires was made before the promotion
+    explained = [a.path for a in tracker.client.list_artifacts(champion.run_id, "explain")]
+    assert any(path.endswith(".html") for path in explained), explained
     assert champion.tags["ferryml.registered_by"] != approval.approver
     stored = {a.path for a in tracker.client.list_artifacts(champion.run_id, "model_card")}
     assert stored == {"model_card/model_card.md", "model_card/model_card.html"}
@@ -149,6 +152,7 @@ def test_the_champion_carries_its_model_card_and_the_quickstart_approval(
     ):
         assert section in markdown, section
     assert "Approved by demo:approver-1" in markdown
+    assert "Explanation reports stored with the run:" in markdown
     assert "The amount ({value} EUR) is unusual for this card" in markdown  # curated reason
     assert "age_band: false_positive_rate difference" in markdown  # per subpopulation
     assert champion.tags["ferryml.threshold"][:6] in markdown
@@ -180,6 +184,7 @@ def test_the_policy_blocks_promotion_until_someone_other_than_the_owner_approves
     flat = " ".join(result.output.split())
     assert result.exit_code == 1 and "may not become the champion" in flat, flat
     assert "1 approval(s) for a high-risk model, it has 0" in flat
+    assert "an explanation report (`ferry explain --version" in flat
     assert registry.get("champion").version == before.version
     version = registry.version_of_run(run_id)
     assert version is not None  # registered, to be approved
@@ -219,6 +224,8 @@ def test_the_policy_blocks_promotion_until_someone_other_than_the_owner_approves
     assert entries[-1].actor == "user:risk-officer"
     assert entries[-1].object == f"fraud@{version.version}"
 
+    result = ferry(workspace, "explain", "--version", version.version, "--rows", "300")
+    assert result.exit_code == 0, result.output
     # this run's own fairness verdict may have failed: the policy would (rightly) still
     # refuse it, so the fairness requirement is lifted here to isolate the approval
     lifted = ["--set", "governance.policy.requirements.high.fairness_gate=false"]

@@ -135,7 +135,10 @@ def test_blocks_come_with_reasons_that_add_up_to_the_raw_score(
     assert 1 <= len(reasons) <= service.config.top_reasons
     pushes = [reason["contribution"] for reason in reasons]
     assert pushes == sorted(pushes, reverse=True) and pushes[-1] > 0
-    assert all(reason["text"].endswith("raises the risk") for reason in reasons)
+    catalogue = service.deployment.catalogue
+    assert catalogue is not None
+    for reason in reasons:  # in the catalogue's words: curated (governance.reasons) or derived
+        assert reason["text"] == catalogue.text(reason["feature"], reason["value"], up=True)
     model = service.deployment.model
     if model.kind == "lightgbm":  # TreeSHAP: contributions + base value = the raw margin
         rng = np.random.default_rng(0)
@@ -175,7 +178,10 @@ def test_a_past_decision_is_explained_in_plain_words_from_the_prediction_log(
         for reason in explained["reasons"]:
             assert reason["feature"] in model.features
             assert (reason["contribution"] > 0) == blocked
-            assert reason["text"].endswith("raises the risk" if blocked else "lowers the risk")
+            catalogue = service.deployment.catalogue
+            assert catalogue is not None
+            expected = catalogue.text(reason["feature"], reason["value"], up=blocked)
+            assert reason["text"] == expected
         for reason in explained["counter_reasons"]:
             assert (reason["contribution"] > 0) != blocked
         if blocked:  # the block's reasons are the answer's reasons

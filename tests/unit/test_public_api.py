@@ -33,6 +33,7 @@ PACKAGES = [
     "ferryml.batch",
     "ferryml.monitoring",
     "ferryml.monitoring.stats",
+    "ferryml.explain",
     "ferryml.registry",
 ]
 

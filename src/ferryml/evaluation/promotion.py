@@ -17,7 +17,6 @@ from ferryml.training.tracking import TAG_PREFIX, mlflow_errors
 if TYPE_CHECKING:
     from mlflow.entities import Run
 
-    from ferryml.governance.policy import Approval
     from ferryml.pipeline import ProjectContext
 
 CHALLENGER = "challenger"
@@ -128,19 +127,4 @@ def registered_version(
     return version
 
 
-def approve_as_stand_in(context: ProjectContext, run_id: str) -> list[Approval]:
-    """``ferry quickstart``'s stand-in approvals of ``run_id``'s version (registered here if
-    it is not yet), as many as the policy requires: see
-    :func:`ferryml.governance.policy.stand_in_approvals`."""
-    from ferryml.governance.policy import stand_in_approvals
-    from ferryml.training.project import tracker_for
-
-    tracker = tracker_for(context.loaded, context.workspace.root)
-    if context.loaded.config.governance.policy.required().approvals == 0:
-        return []
-    registry = ModelRegistry(tracker, context.loaded.config.project.name)
-    version = registered_version(context, registry, get_run(tracker, check_run_id(run_id)))
-    return stand_in_approvals(context, registry, version)
-
-
-__all__ = ["approve_as_stand_in", "promote", "registered_version"]
+__all__ = ["promote", "registered_version"]

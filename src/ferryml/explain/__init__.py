@@ -15,6 +15,28 @@ _EXPORTS = {
     "ReasonText": "ferryml.explain.reasons",
     "top_reasons": "ferryml.explain.reasons",
     "what_would_change": "ferryml.explain.reasons",
+    # the explanation report (`ferry explain`): one method per module
+    "EbmExplanation": "ferryml.explain.ebm",
+    "ExplainOptions": "ferryml.explain.options",
+    "ExplainRun": "ferryml.explain.project",
+    "Explanation": "ferryml.explain.explanation",
+    "LimeExplainer": "ferryml.explain.lime_local",
+    "LimeExplanation": "ferryml.explain.lime_local",
+    "PartialDependence": "ferryml.explain.dependence",
+    "PartialDependence2D": "ferryml.explain.dependence",
+    "PermutationImportance": "ferryml.explain.permutation",
+    "ShapValues": "ferryml.explain.shapley",
+    "Surrogate": "ferryml.explain.surrogate",
+    "correlated_pairs": "ferryml.explain.dependence",
+    "ebm_explanation": "ferryml.explain.ebm",
+    "explain_model": "ferryml.explain.explanation",
+    "explain_project": "ferryml.explain.project",
+    "fit_surrogate": "ferryml.explain.surrogate",
+    "partial_dependence": "ferryml.explain.dependence",
+    "partial_dependence_2d": "ferryml.explain.dependence",
+    "permutation_importances": "ferryml.explain.permutation",
+    "shap_values": "ferryml.explain.shapley",
+    "write_explain_report": "ferryml.explain.report",
 }
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
