@@ -17,6 +17,7 @@ import yaml
 from rich.table import Table
 
 from ferryml import __version__
+from ferryml.cli_audit import audit_app
 from ferryml.cli_batch import batch_app
 from ferryml.cli_common import (
     ConfigOption,
@@ -33,6 +34,7 @@ from ferryml.cli_explain import explain as _explain
 from ferryml.cli_features import features_app
 from ferryml.cli_gates import gate as _gate
 from ferryml.cli_gates import promote as _promote
+from ferryml.cli_gdpr import gdpr_app
 from ferryml.cli_governance import approve as _approve
 from ferryml.cli_governance import card as _card
 from ferryml.cli_governance import governance_app
@@ -60,7 +62,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 config_app = typer.Typer(help="Inspect and check project configs.", no_args_is_help=True)
-audit_app = typer.Typer(help="Read and verify the project's audit trail.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 data_app = typer.Typer(help="List, show and compare dataset versions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -81,6 +82,7 @@ app.add_typer(lineage_app, name="lineage")
 app.command("approve")(_approve)
 app.command("card")(_card)
 app.add_typer(governance_app, name="governance")
+app.add_typer(gdpr_app, name="gdpr")
 
 
 def _version(value: bool) -> None:
@@ -267,7 +269,10 @@ def quickstart(
     else:
         out.print("nothing promoted: the champion, if any, stays")
     verified = context.audit.verify()
-    out.print(f"[green]✓[/green] audit trail verified: {verified} entries, hash chain intact")
+    out.print(
+        f"[green]✓[/green] audit trail verified: {verified} entries, signed chain and head "
+        "checkpoint intact"
+    )
     out.print(
         "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
         "features (training set, feature store), training (three model kinds in MLflow), gates "
@@ -483,35 +488,6 @@ def config_validate(file: Annotated[Path, typer.Argument(help="Config file to ch
     """Check a config file; list every problem with its file, line and key."""
     loaded = _load(file, {}, None)
     out.print(f"[green]✓[/green] {loaded.source} is valid (project {loaded.config.project.name})")
-
-
-@audit_app.command("log")
-@_friendly_errors
-def audit_log(
-    config: ConfigOption = None,
-    limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 20,
-) -> None:
-    """Show the most recent audit entries of the project."""
-
-    context = open_project(_load(config, {}, None), create=False)
-    table = Table(title="audit trail")
-    for header in ("seq", "time (UTC)", "actor", "action", "object"):
-        table.add_column(header, overflow="fold")  # audit text is evidence: never cut it
-    head = context.audit.head()
-    newest = head.seq if head else 0
-    for entry in context.audit.entries(after=max(0, newest - limit)):
-        table.add_row(str(entry.seq), entry.ts.isoformat(), entry.actor, entry.action, entry.object)
-    out.print(table)
-
-
-@audit_app.command("verify")
-@_friendly_errors
-def audit_verify(config: ConfigOption = None) -> None:
-    """Recompute the audit trail's hash chain; exit 1 naming the first entry that was edited."""
-
-    context = open_project(_load(config, {}, None), create=False)
-    count = context.audit.verify()
-    out.print(f"[green]✓[/green] {count} audit entries verified; the hash chain is intact")
 
 
 def _print_manifest(manifest: Any) -> None:

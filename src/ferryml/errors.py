@@ -142,14 +142,25 @@ class StorageError(FerryError):
 
 
 class AuditChainBrokenError(StorageError):
-    """The audit trail's hash chain does not verify: an entry was edited, removed or reordered."""
+    """The audit trail does not verify: an entry was edited, removed or reordered, the chain
+    was rewritten without its key, or its tail no longer reaches the head checkpointed outside
+    the database. ``entry_id`` and ``seq`` name the first bad entry (``entry_id`` is None when
+    that entry was deleted)."""
 
-    def __init__(self, message: str, *, entry_id: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        entry_id: int | None = None,
+        seq: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(
             message,
-            hint="restore the audit table from a backup; never edit audit entries in place",
+            hint=hint or "restore the audit table from a backup; never edit audit entries in place",
         )
         self.entry_id = entry_id
+        self.seq = seq
 
 
 class ModelIntegrityError(StorageError):

@@ -37,6 +37,7 @@ from ferryml.data.validate import (
 from ferryml.data.versioning import DatasetStore, DatasetVersion
 from ferryml.errors import ConfigError, DataError, FerryError
 from ferryml.governance.audit import AuditTrail
+from ferryml.governance.audit_setup import create_key_file, flush_at_exit, project_audit_trail
 from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
 
@@ -82,7 +83,9 @@ class ProjectContext:
         """Close the platform DB's pooled connections; the context is not used afterwards.
 
         A one-shot command may leave this to the process's end; a long-lived process opening
-        several contexts (a server, a test session) must not."""
+        several contexts (a server, a test session) must not. The audit head goes to the
+        MLflow checkpoint first, when this process loaded MLflow anyway."""
+        flush_at_exit(self.audit)
         self.engine.dispose()
 
     @classmethod
@@ -98,7 +101,9 @@ class ProjectContext:
             workspace.require_existing()
         engine = make_engine(workspace.database_url)
         upgrade(engine)
-        audit = AuditTrail(engine, workspace.project, clock=clock)
+        audit = project_audit_trail(
+            engine, loaded, workspace.root, clock=clock, actor=current_actor
+        )
         datasets = DatasetStore(engine, workspace.project, workspace.processed, clock=clock)
         return cls(
             loaded=loaded,
@@ -117,14 +122,20 @@ def report_stamp(context: ProjectContext) -> str:
 
 
 def record_new_workspace(context: ProjectContext) -> None:
-    """For a workspace ``ferry init``/``quickstart`` just made: its PII key and audit entry.
+    """For a workspace ``ferry init``/``quickstart`` just made: its PII and audit keys and
+    audit entry.
 
-    Only here is a key file created: elsewhere a missing key is an error, since a new key
-    silently gives new pseudonyms that no longer join with the old ones.
+    Only here is a PII key file created: elsewhere a missing key is an error, since a new key
+    silently gives new pseudonyms that no longer join with the old ones. (An audit key file
+    is also created for an older workspace, before its first keyed entry: see
+    :mod:`ferryml.governance.audit_key`.)
     """
     key_file = context.loaded.config.data.ingest.pii_key_file
     if key_file is not None and create_pii_key_file(context.workspace.root / key_file):
         log.info("created a PII key file", extra={"path": str(context.workspace.root / key_file)})
+    audit_key = create_key_file(context.loaded, context.workspace.root)
+    if audit_key is not None:
+        log.info("created the audit key file", extra={"path": str(audit_key)})
     context.audit.append(current_actor(), "workspace.init", str(context.workspace.root), {})
 
 

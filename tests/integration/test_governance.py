@@ -243,3 +243,19 @@ def test_the_policy_blocks_promotion_until_someone_other_than_the_owner_approves
     )
     fairness = tracker.get_run(run_id).data.tags.get("ferryml.gate.fairness")
     assert result.exit_code == (0 if fairness == "passed" else 1), result.output
+
+
+@pytest.mark.parametrize(
+    ("setting", "refusal"),
+    [
+        ("governance.gdpr.training_purpose=marketing", "purpose limitation: training for"),
+        ("governance.gdpr.allowed_features=[amount_eur, 'customer_amount_*']", "data minimization"),
+    ],
+)
+def test_training_refuses_data_outside_its_purpose_and_features_outside_the_allow_list(
+    workspace: Path, context: ProjectContext, setting: str, refusal: str
+) -> None:
+    runs_before = len(context.audit.find(action="model.train"))
+    result = ferry(workspace, "train", "--set", setting)
+    assert result.exit_code == 1 and refusal in " ".join(result.output.split()), result.output
+    assert len(context.audit.find(action="model.train")) == runs_before  # nothing trained

@@ -466,6 +466,10 @@ def test_admin_reload_rollback_and_a_tampered_version_that_is_refused(
     actions = [e.action for e in context.audit.entries()]
     assert actions.count("serving.pin") == 3 and actions.count("serving.rollback") == 1
     assert actions.count("serving.switch") == 2
+    # every swap in a worker is on the trail too: the version it left, the one it serves
+    reloads = context.audit.find(action="serving.reload")
+    assert len(reloads) >= 4 and "serving.deploy" in actions
+    assert not [e for e in reloads if e.object.endswith(f"/{e.details['from']}")]
 
 
 def test_a_model_on_another_feature_set_version_is_served_with_its_builds_definitions(
@@ -843,7 +847,8 @@ def test_a_canary_advances_while_it_behaves_and_rolls_back_when_its_scores_shift
         routing = Routing(strategy="canary", challenger=version, weight=0.5, key="customer_id")
         state.write("routing", routing.model_dump(), actor="test")
         service.routed = (routing, replace(champion, model=challenger, version=version))
-        controller = CanaryController(service.engine, service.project, config)
+        audit = service.context.audit
+        controller = CanaryController(service.engine, service.project, config, audit=audit)
         first = controller.tick()
         assert first is not None and first.action == "hold"  # the step starts now
         for event in events[:160]:
@@ -872,6 +877,10 @@ def test_a_canary_advances_while_it_behaves_and_rolls_back_when_its_scores_shift
         assert any("score PSI" in reason for reason in decision.reasons)
         assert state.read("routing")[1]["strategy"] == "single"
         assert state.read("canary")[1]["status"] == "rolled back"
+        # each ramp move is on the audit trail once, by the worker that made it
+        advance, rollback = service.context.audit.find(action="serving.canary.*", limit=2)
+        assert (advance.object, advance.details["weight"]) == ("98", 1.0)
+        assert (rollback.object, rollback.details["reasons"]) == ("97", decision.reasons)
     finally:
         state.write("routing", Routing().model_dump(), actor="test")
         service.routed = (Routing(), None)

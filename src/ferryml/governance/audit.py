@@ -1,84 +1,80 @@
-"""The audit trail: an append-only, hash-chained log of who did what, per project.
+"""The audit trail: an append-only, keyed, chained log of who did what, per project.
 
-Each entry stores the sha256 of its own content plus the hash of the entry before it, so editing,
-deleting or reordering any entry breaks the chain at that entry, and :meth:`AuditTrail.verify`
-names it::
+Each entry is the canonical JSON of its fields (project, seq, ts, actor, action, object,
+details, prev_hash, scheme, key_id), stored as that exact text; its ``hash`` is the
+HMAC-SHA256 of the text under the project's audit key, and the next entry's ``prev_hash``
+(see :mod:`ferryml.governance.audit_format`). Editing, deleting or reordering an entry breaks
+the chain at that entry, a rewrite of the whole chain without the key fails at its first
+entry, and the head kept outside the database (:mod:`ferryml.governance.audit_checkpoint`)
+reveals a deleted tail. :meth:`AuditTrail.verify` names the first bad entry::
 
     >>> import tempfile
     >>> from datetime import datetime, timezone
+    >>> from pathlib import Path
     >>> from ferryml.clock import ManualClock
+    >>> from ferryml.governance.audit_checkpoint import FileCheckpoint
     >>> from ferryml.storage import make_engine, upgrade
-    >>> engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/ferryml.db")
+    >>> root = Path(tempfile.mkdtemp())
+    >>> engine = make_engine(f"sqlite:///{root}/ferryml.db")
     >>> _ = upgrade(engine)
     >>> clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
-    >>> trail = AuditTrail(engine, "fraud", clock=clock)
-    >>> trail.append("user:ana", "model.promote", "fraud-lgbm/3", {"alias": "champion"}).seq
+    >>> trail = AuditTrail(
+    ...     engine, "fraud", clock=clock, key=b"0123456789abcdef",
+    ...     checkpoints=[FileCheckpoint(root / ".ferryml-audit-head.json")],
+    ... )
+    >>> trail.append("user:ana", "model.promote", "fraud/3", {"alias": "champion"}).seq
     1
     >>> trail.verify()
     1
 
-The hash covers the canonical JSON (sorted keys, no whitespace, ASCII) of project, seq,
-ts (UTC ISO 8601 with microseconds), actor, action, object, details and prev_hash; the first
-entry's prev_hash is :data:`GENESIS_HASH`. Anyone can recompute it with :func:`entry_hash`.
-
-What the chain cannot show on its own: removal of the newest entries (truncation) and a
-rewrite of the whole chain from some entry on. Anchor :meth:`AuditTrail.head` elsewhere (a
-model card, a release note) to detect those.
+Workspaces from before the key (schema 0004 and older) keep their entries: revision 0005 marks
+them ``scheme = 'sha256'`` instead of re-keying them, because a migration runs without the key
+(``upgrade`` may run in a serving worker that never reads it). The first append with the key
+checks those entries under sha256 and closes them with an ``audit.seal`` entry, whose signed
+``prev_hash`` pins the unkeyed prefix; unkeyed entries anywhere else fail verification.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import Engine, Row, func, insert, select
+from sqlalchemy import Connection, Engine, exists, insert, select
 
 from ferryml.clock import Clock, SystemClock
-from ferryml.errors import AuditChainBrokenError, InvalidInputError, StorageError
+from ferryml.errors import AuditChainBrokenError, FerryError, StorageError
+from ferryml.governance.audit_check import Verification, check_chain, raise_if_broken
+from ferryml.governance.audit_checkpoint import Head, HeadCheckpoint
+from ferryml.governance.audit_format import (
+    GENESIS_HASH,
+    SCHEME_KEYED,
+    SCHEME_LEGACY,
+    SEAL_ACTION,
+    canonical_json,
+    check_json,
+    check_text,
+    entry_hash,
+    entry_mac,
+    format_ts,
+    key_id,
+    signed_entry,
+)
+from ferryml.governance.audit_query import AuditEntry, check_limit, entry_from_row, filters
+from ferryml.governance.audit_verify import ChainWalker
 from ferryml.names import validate_project_name
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import audit_log
 
-GENESIS_HASH = "0" * 64
-"""The prev_hash of every project's first entry."""
-
-_VERIFY_BATCH = 1_000
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One entry of the trail, as stored."""
-
-    id: int
-    project: str
-    seq: int
-    ts: datetime
-    actor: str
-    action: str
-    object: str
-    details: Mapping[str, Any] = field(hash=False)
-    prev_hash: str
-    hash: str
-
-
-def canonical_json(value: Any) -> str:
-    """The one serialization that is hashed: sorted keys, no spaces, ASCII only.
-
-    ASCII (``\\uXXXX`` escapes) makes the hashed bytes independent of any text encoding.
-
-    >>> canonical_json({"b": [1, 2.5], "a": "ü"})
-    '{"a":"\\\\u00fc","b":[1,2.5]}'
-    """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+log = logging.getLogger(__name__)
 
 
 class _ChainedFields(TypedDict):
-    """The fields of an entry that are both hashed and stored as they are."""
+    """The fields of an entry that are both signed and stored as they are."""
 
     project: str
     seq: int
@@ -87,55 +83,48 @@ class _ChainedFields(TypedDict):
     action: str
     object: str
     prev_hash: str
-
-
-def entry_hash(
-    *,
-    project: str,
-    seq: int,
-    ts: datetime,
-    actor: str,
-    action: str,
-    object: str,
-    details: Mapping[str, Any],
-    prev_hash: str,
-) -> str:
-    """The sha256 (hex) of an entry's content, linked to its predecessor by ``prev_hash``."""
-    payload = {
-        "project": project,
-        "seq": seq,
-        "ts": format_ts(ts),
-        "actor": actor,
-        "action": action,
-        "object": object,
-        "details": details,
-        "prev_hash": prev_hash,
-    }
-    return hashlib.sha256(canonical_json(payload).encode("ascii")).hexdigest()
-
-
-def format_ts(ts: datetime) -> str:
-    """``ts`` in UTC, ISO 8601 with microseconds: ``2026-01-01T00:00:00.000000+00:00``."""
-    if ts.tzinfo is None:
-        raise StorageError(f"audit timestamps must be timezone-aware, got naive {ts.isoformat()}")
-    return ts.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class AuditTrail:
     """The audit trail of one project in the platform DB (migrated with ``upgrade``).
 
     Appends from any number of threads and processes form one chain: each append holds the
-    project's write lock while it reads the chain's head and inserts after it.
+    project's write lock while it reads the chain's head and inserts after it. ``key`` is the
+    audit key or a loader called when it is first needed; ``checkpoints`` keep the head outside
+    the DB; ``before_first_append`` runs once, before this trail's first append (the project
+    records its config there).
     """
 
-    def __init__(self, engine: Engine, project: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        project: str,
+        clock: Clock | None = None,
+        *,
+        key: bytes | Callable[[], bytes],
+        checkpoints: Sequence[HeadCheckpoint] = (),
+        before_first_append: Callable[[AuditTrail], object] | None = None,
+    ) -> None:
         self._engine = engine
         self._project = validate_project_name(project)
         self._clock: Clock = clock or SystemClock()
+        self._key_source: Callable[[], bytes] = key if callable(key) else (lambda: key)
+        self._key: bytes | None = None
+        self.checkpoints = tuple(checkpoints)
+        self._before_first_append = before_first_append
+        self._lock = threading.Lock()
+        self._known_head: Head | None = None
+        """The newest head this trail appended or verified: what :meth:`flush` writes."""
 
     @property
     def project(self) -> str:
         return self._project
+
+    def key(self) -> bytes:
+        """The audit key (loaded on first use)."""
+        if self._key is None:
+            self._key = self._key_source()
+        return self._key
 
     def append(
         self,
@@ -147,71 +136,129 @@ class AuditTrail:
         """Record that ``actor`` did ``action`` to ``object``; return the stored entry.
 
         ``details`` must be JSON: str keys; str, int, finite float, bool, None, lists and dicts.
+        Keep personal data out of them: pseudonyms only.
         """
         for name, value in (("actor", actor), ("action", action), ("object", object)):
-            _check_text(name, value)
+            check_text(name, value)
         details = {} if details is None else details
         if not isinstance(details, Mapping):
             raise StorageError(
                 f"audit details must be a mapping (a JSON object). Got {type(details).__name__}."
             )
-        _check_json(details, "details")
-        details_text = canonical_json(details)
-        stored_details: dict[str, Any] = json.loads(details_text)  # tuples → lists, as verified
+        check_json(details, "details")
+        stored_details: dict[str, Any] = json.loads(canonical_json(details))  # tuples → lists
+        with self._lock:
+            hook, self._before_first_append = self._before_first_append, None
+        if hook is not None:
+            hook(self)
+        key = self.key()
         with transaction(
             self._engine,
             lock=f"audit:{self._project}",
             purpose=f"appending to the audit trail of project {self._project!r}",
         ) as conn:
             head = conn.execute(
-                select(audit_log.c.seq, audit_log.c.hash)
+                select(audit_log.c.seq, audit_log.c.hash, audit_log.c.scheme)
                 .where(audit_log.c.project == self._project)
                 .order_by(audit_log.c.seq.desc())
                 .limit(1)
             ).first()
-            seq, prev_hash = (head.seq + 1, head.hash) if head is not None else (1, GENESIS_HASH)
             # Read the clock under the lock, so that timestamps follow the chain's order.
-            ts = self._clock.now()
-            if ts.tzinfo is None:
-                raise StorageError(
-                    f"the audit clock returned a naive datetime ({ts.isoformat()})",
-                    hint="clocks must return timezone-aware UTC times, as ferryml.clock's do",
-                )
-            ts = ts.astimezone(UTC)
-            # One set of fields feeds both the hash and the row, so the two cannot drift apart.
-            fields: _ChainedFields = {
-                "project": self._project,
-                "seq": seq,
-                "ts": ts,
-                "actor": actor,
-                "action": action,
-                "object": object,
-                "prev_hash": prev_hash,
-            }
-            digest = entry_hash(**fields, details=stored_details)
-            result = conn.execute(
-                insert(audit_log).values(**fields, details=details_text, hash=digest)
+            ts = self._now()
+            seq, prev_hash = (head.seq + 1, head.hash) if head is not None else (1, GENESIS_HASH)
+            if head is not None and head.scheme != SCHEME_KEYED:
+                seal = self._seal(conn, key, ts, head.seq, head.hash)
+                seq, prev_hash = seal.seq + 1, seal.hash
+            entry = self._insert(
+                conn, key, seq, prev_hash, ts, actor, action, object, stored_details
             )
-            (entry_id,) = result.inserted_primary_key or (None,)
+        self._advance(Head(self._project, entry.seq, entry.hash), deferred=False)
+        return entry
+
+    def _now(self) -> datetime:
+        ts = self._clock.now()
+        if ts.tzinfo is None:
+            raise StorageError(
+                f"the audit clock returned a naive datetime ({ts.isoformat()})",
+                hint="clocks must return timezone-aware UTC times, as ferryml.clock's do",
+            )
+        return ts.astimezone(UTC)
+
+    def _insert(
+        self,
+        conn: Connection,
+        key: bytes,
+        seq: int,
+        prev_hash: str,
+        ts: datetime,
+        actor: str,
+        action: str,
+        object: str,
+        details: dict[str, Any],
+    ) -> AuditEntry:
+        # One set of fields feeds the signed text and the columns: the two cannot drift apart.
+        fields: _ChainedFields = {
+            "project": self._project,
+            "seq": seq,
+            "ts": ts,
+            "actor": actor,
+            "action": action,
+            "object": object,
+            "prev_hash": prev_hash,
+        }
+        text = signed_entry(**fields, details=details, key_id=key_id(key))
+        digest = entry_mac(key, text)
+        result = conn.execute(
+            insert(audit_log).values(
+                **fields,
+                details=canonical_json(details),
+                hash=digest,
+                scheme=SCHEME_KEYED,
+                entry=text,
+            )
+        )
+        (entry_id,) = result.inserted_primary_key or (None,)
         if not isinstance(entry_id, int):  # pragma: no cover - both backends return the id
             raise StorageError("the database did not return the new audit entry's id")
         return AuditEntry(
-            entry_id,
-            self._project,
-            seq,
-            ts,
-            actor,
-            action,
-            object,
-            stored_details,
-            prev_hash,
-            digest,
+            entry_id, self._project, seq, ts, actor, action, object, details, prev_hash, digest
         )
+
+    def _seal(
+        self, conn: Connection, key: bytes, ts: datetime, head_seq: int, head_hash: str
+    ) -> AuditEntry:
+        """Check the unkeyed entries under sha256 and close them with an ``audit.seal`` entry."""
+        walker = ChainWalker(self.key)
+        rows = conn.execute(
+            select(audit_log).where(audit_log.c.project == self._project).order_by(audit_log.c.seq)
+        )
+        for row in rows:
+            raise_if_broken(self._project, walker.step(row, conn), row)
+        for sink in self.checkpoints:
+            # Unkeyed entries predate the checkpoints: a checkpoint (even a damaged one) means
+            # a keyed chain was here, and these entries replaced it.
+            if sink.required and _exists(sink):
+                raise AuditChainBrokenError(
+                    f"audit trail of project {self._project!r} holds only unkeyed entries, but "
+                    f"the {sink.name} shows that a keyed chain was here: it was rewritten "
+                    "without the audit key; refusing to seal it",
+                    entry_id=walker.first_id,
+                    seq=1,
+                )
+        details = {"legacy_entries": walker.legacy, "legacy_head": head_hash}
+        seal = self._insert(
+            conn, key, head_seq + 1, head_hash, ts, "ferryml", SEAL_ACTION, "audit", details
+        )
+        log.warning(
+            "sealed %d unkeyed audit entries of project %s with the audit key",
+            walker.legacy,
+            self._project,
+        )
+        return seal
 
     def entries(self, *, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Entries with ``seq > after``, oldest first, at most ``limit`` of them."""
-        if limit is not None and limit < 1:
-            raise InvalidInputError(f"limit must be a positive int or None. Got {limit!r} instead.")
+        check_limit(limit)
         query = (
             select(audit_log)
             .where(audit_log.c.project == self._project, audit_log.c.seq > after)
@@ -219,7 +266,40 @@ class AuditTrail:
             .limit(limit)
         )
         with transaction(self._engine, purpose="reading the audit trail") as conn:
-            return [_entry(row) for row in conn.execute(query)]
+            return [entry_from_row(row) for row in conn.execute(query)]
+
+    def find(
+        self,
+        *,
+        object: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Entries matching every filter given, oldest first; with ``limit``, the newest ones.
+
+        ``object``, ``actor`` and ``action`` are exact, or globs with ``*`` and ``?``
+        (``object="fraud/*"``); ``since`` is included, ``until`` excluded. Filtered in SQL.
+        """
+        check_limit(limit)
+        where = filters(
+            self._engine.dialect.name,
+            object=object,
+            actor=actor,
+            action=action,
+            since=since,
+            until=until,
+        )
+        query = (
+            select(audit_log)
+            .where(audit_log.c.project == self._project, *where)
+            .order_by(audit_log.c.seq.desc())
+            .limit(limit)
+        )
+        with transaction(self._engine, purpose="searching the audit trail") as conn:
+            return [entry_from_row(row) for row in conn.execute(query)][::-1]
 
     def head(self) -> AuditEntry | None:
         """The newest entry, or ``None`` for an empty trail."""
@@ -231,166 +311,115 @@ class AuditTrail:
         )
         with transaction(self._engine, purpose="reading the audit trail") as conn:
             row = conn.execute(query).first()
-        return None if row is None else _entry(row)
+        return None if row is None else entry_from_row(row)
+
+    def has_keyed_entries(self) -> bool:
+        """Whether any entry of the project is signed with the audit key."""
+        query = select(
+            exists().where(audit_log.c.project == self._project, audit_log.c.scheme == SCHEME_KEYED)
+        )
+        with transaction(self._engine, purpose="reading the audit trail") as conn:
+            return bool(conn.execute(query).scalar_one())
 
     def verify(self) -> int:
-        """Recompute the whole chain; return how many entries verified.
+        """Verify the chain and its checkpoints; return how many entries verified.
 
-        Raises :class:`AuditChainBrokenError` naming the first bad entry's id and what is wrong
-        with it: a gap in seq (deleted entries), edited content, a moved entry, a broken link.
+        Raises :class:`AuditChainBrokenError` naming the first bad entry and what is wrong with
+        it (see :meth:`check`).
         """
-        expected_seq, prev_hash, prev_id = 1, GENESIS_HASH, None
-        query = (
-            select(audit_log)
-            .where(audit_log.c.project == self._project)
-            .order_by(audit_log.c.seq)
-            .execution_options(yield_per=_VERIFY_BATCH)
+        return self.check().entries
+
+    def check(self) -> Verification:
+        """Recompute the whole chain, then compare it with every checkpoint.
+
+        Raises :class:`AuditChainBrokenError` for the first bad entry (edited, moved, signed
+        with another key, unkeyed after keyed ones), for a tail that no longer reaches a
+        checkpoint's head (truncated), for a checkpoint whose hash differs from the chain's
+        at its seq (rewritten), and for a chain with entries whose required checkpoint (the
+        file) is missing. Unkeyed entries that no keyed entry seals yet fail too: ``anchor``
+        seals them.
+        """
+        return self._check(anchoring=False, force=False)
+
+    def anchor(self, actor: str, *, force: bool = False) -> Verification:
+        """Verify the chain, record ``audit.anchor`` on it (which seals unkeyed entries) and
+        write every checkpoint at the new head.
+
+        For a workspace whose checkpoint file was lost, or one upgraded from unkeyed entries.
+        A checkpoint that disagrees with the chain stays an error unless ``force`` (after a
+        restore from a backup older than the checkpoint): then the disagreements are recorded
+        in the ``audit.anchor`` entry and every checkpoint is rewritten, backwards if need be.
+        """
+        found = self._check(anchoring=True, force=force)
+        entry = self.append(
+            actor,
+            "audit.anchor",
+            "audit",
+            {"verified": found.entries, "force": force, "replaced": list(found.problems)},
         )
-        # Close the result before raising: with yield_per PostgreSQL streams through a server-side
-        # cursor, which must not outlive its transaction.
-        with (
-            transaction(self._engine, purpose="verifying the audit trail") as conn,
-            conn.execute(query) as rows,
-        ):
-            for row in rows:
-                problem = _check_row(row, expected_seq, prev_hash, prev_id)
-                if problem is not None:
-                    if problem.startswith("its content does not match"):
-                        problem = _diagnose_move(conn, row) or problem
-                    raise AuditChainBrokenError(
-                        f"audit trail of project {self._project!r} is broken at entry id "
-                        f"{row.id} (seq {row.seq}): {problem}",
-                        entry_id=row.id,
-                    )
-                expected_seq, prev_hash, prev_id = expected_seq + 1, row.hash, row.id
-        return expected_seq - 1
+        head = Head(self._project, entry.seq, entry.hash)
+        for sink in self.checkpoints:
+            _advance_one(sink, head, force=force, strict=True)
+        return replace(self.check(), problems=found.problems)
+
+    def flush(self) -> list[str]:
+        """Write the deferred checkpoints (MLflow) at the newest head this trail appended or
+        verified; return the names of those that moved. Failures are logged, not raised."""
+        if self._known_head is None:
+            return []
+        return self._advance(self._known_head, deferred=True)
+
+    def _check(self, *, anchoring: bool, force: bool) -> Verification:
+        verification = check_chain(
+            self._engine,
+            self._project,
+            self.key,
+            self.checkpoints,
+            anchoring=anchoring,
+            force=force,
+        )
+        if verification.head is not None and not verification.unsealed:
+            self._known_head = verification.head
+        return verification
+
+    def _advance(self, head: Head, *, deferred: bool) -> list[str]:
+        if self._known_head is None or head.seq > self._known_head.seq:
+            self._known_head = head
+        return [
+            sink.name
+            for sink in self.checkpoints
+            if sink.deferred == deferred and _advance_one(sink, head, force=False, strict=False)
+        ]
 
 
-def _check_row(row: Row[Any], expected_seq: int, prev_hash: str, prev_id: int | None) -> str | None:
-    """What is wrong with ``row`` at chain position ``expected_seq``, or ``None``."""
-    after = f"entry id {prev_id}" if prev_id is not None else "the start of the chain"
-    if row.seq != expected_seq:
-        return (
-            f"gap in seq: expected seq {expected_seq} after {after}, found {row.seq}; "
-            "entries were deleted or their seq edited"
-        )
+def _advance_one(sink: HeadCheckpoint, head: Head, *, force: bool, strict: bool) -> bool:
+    """Move one checkpoint; a failure is logged (the entry is committed already) unless
+    ``strict``: a checkpoint that lags is tolerated by verification, a lost entry is not."""
     try:
-        details = json.loads(row.details)
-    except ValueError:
-        return "its details are not valid JSON: they were edited"
-    if not isinstance(details, dict) or canonical_json(details) != row.details:
-        return "its details are not the canonical JSON ferryml writes: they were edited"
-    recomputed = entry_hash(
-        project=row.project,
-        seq=row.seq,
-        ts=_utc(row.ts),
-        actor=row.actor,
-        action=row.action,
-        object=row.object,
-        details=details,
-        prev_hash=row.prev_hash,
-    )
-    if recomputed != row.hash:
-        return (
-            "its content does not match its hash: ts, actor, action, object, details, "
-            "prev_hash or the hash itself was edited"
-        )
-    if row.prev_hash != prev_hash:
-        return (
-            f"broken link: its prev_hash is not the hash of {after} before it; "
-            "that entry was edited and re-hashed, or this one was inserted"
-        )
-    return None
+        return sink.advance(head, force=force)
+    except (FerryError, OSError) as exc:
+        if strict:
+            raise
+        message = exc.message if isinstance(exc, FerryError) else str(exc)
+        log.warning("the audit %s was not moved to seq %d: %s", sink.name, head.seq, message)
+        return False
 
 
-def _diagnose_move(conn: Any, row: Row[Any]) -> str | None:
-    """If ``row`` verifies under the seq its id implies, it was moved: say so."""
-    # Ids grow with seq in an untouched chain (appends are serialized), so the row's rank by id
-    # is where it was written. Only a diagnosis: verification itself never trusts ids.
-    rank = conn.execute(
-        select(func.count())
-        .select_from(audit_log)
-        .where(audit_log.c.project == row.project, audit_log.c.id <= row.id)
-    ).scalar_one()
-    if rank == row.seq:
-        return None
-    original = entry_hash(
-        project=row.project,
-        seq=rank,
-        ts=_utc(row.ts),
-        actor=row.actor,
-        action=row.action,
-        object=row.object,
-        details=json.loads(row.details),
-        prev_hash=row.prev_hash,
-    )
-    if original != row.hash:
-        return None
-    return f"reordered: it was written as seq {rank} and now carries seq {row.seq}"
+def _exists(sink: HeadCheckpoint) -> bool:
+    try:
+        return sink.read() is not None
+    except FerryError:
+        return True
 
 
-def _entry(row: Row[Any]) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        project=row.project,
-        seq=row.seq,
-        ts=_utc(row.ts),
-        actor=row.actor,
-        action=row.action,
-        object=row.object,
-        details=json.loads(row.details),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
-
-
-def _utc(ts: datetime) -> datetime:
-    # SQLite hands back naive datetimes (stored in UTC); PostgreSQL aware ones in the session's
-    # time zone. Both become aware UTC, so hashes recompute to the same bytes.
-    if ts.tzinfo is None:
-        return ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
-
-
-def _check_text(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"audit {name} must be a non-empty string. Got {value!r} instead.")
-    if "\x00" in value:  # PostgreSQL text cannot hold NUL
-        raise InvalidInputError(f"audit {name} must not contain NUL characters. Got {value!r}.")
-
-
-def _check_json(value: object, path: str, _seen: frozenset[int] = frozenset()) -> None:
-    """Raise naming the exact key (``details['a'][0]``) that JSON cannot represent."""
-    hint = "pass str, int, finite float, bool, None, lists and dicts with str keys only"
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(
-                f"audit {path} is {value!r}; JSON has no NaN or Infinity", hint=hint
-            )
-        return
-    if id(value) in _seen:
-        raise InvalidInputError(f"audit {path} refers back to itself (a cycle)", hint=hint)
-    seen = _seen | {id(value)}
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(
-                    f"audit {path} has the key {key!r} of type {type(key).__name__}; "
-                    "JSON keys are strings",
-                    hint=hint,
-                )
-            _check_json(item, f"{path}[{key!r}]", seen)
-        return
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _check_json(item, f"{path}[{index}]", seen)
-        return
-    raise InvalidInputError(
-        f"audit {path} is a {type(value).__name__} ({value!r:.80}), which is not JSON-serializable",
-        hint=hint + "; e.g. str(value) or value.isoformat()",
-    )
-
-
-__all__ = ["GENESIS_HASH", "AuditEntry", "AuditTrail", "canonical_json", "entry_hash", "format_ts"]
+__all__ = [
+    "GENESIS_HASH",
+    "SCHEME_KEYED",
+    "SCHEME_LEGACY",
+    "AuditEntry",
+    "AuditTrail",
+    "Verification",
+    "canonical_json",
+    "entry_hash",
+    "format_ts",
+]

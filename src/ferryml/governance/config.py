@@ -5,20 +5,94 @@ Each sub-section is strict (unknown keys are errors) like every config section.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from ferryml.config.base import StrictModel
 from ferryml.explain.reasons import ReasonText
 
 
 class AuditConfig(StrictModel):
-    """How the audit trail is keyed and where its head is checkpointed."""
+    """How the audit trail is keyed and where its head is checkpointed.
+
+    The key signs every entry (HMAC-SHA256), so a chain rewritten without it fails
+    verification; the head checkpoints, kept outside the platform DB, reveal a deleted tail.
+    See ``docs/audit.md``.
+    """
+
+    key_env: str = Field(
+        default="FERRY_AUDIT_KEY",
+        min_length=1,
+        description="Environment variable holding the audit key; when set it wins over the file.",
+    )
+    key_file: Path | None = Field(
+        default=Path(".secrets/audit.key"),
+        description="File holding the audit key (relative to paths.root); `ferry init` creates "
+        "it (mode 600). Not the PII key: each key has one purpose.",
+    )
+    checkpoint_file: Path | None = Field(
+        default=Path(".ferryml-audit-head.json"),
+        description="File (relative to paths.root) holding the newest (seq, hash) of the chain, "
+        "moved forward after every append; null turns it off (the MLflow tag remains).",
+    )
+    mlflow_checkpoint: bool = Field(
+        default=True,
+        description="Also keep the head as the tag `ferryml.audit_head` of the project's MLflow "
+        "experiment (written by `ferry audit verify|anchor` and at the end of commands that "
+        "use MLflow).",
+    )
+
+
+class RetentionConfig(StrictModel):
+    """Storage limitation: how long data is kept, in days (``ferry gdpr retain`` enforces it)."""
+
+    datasets: dict[str, PositiveInt] = Field(
+        default_factory=dict,
+        description="Per dataset: days its events are kept, by event time (raw files, dataset "
+        "versions, quarantine, feature builds). A dataset left out is kept.",
+    )
+    prediction_log_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days prediction records (and the labels of their events) are kept; "
+        "unset: kept.",
+    )
+    action: Literal["delete", "anonymize"] = Field(
+        default="delete",
+        description="`delete` removes rows past retention; `anonymize` keeps them with the "
+        "subject, entity, id and PII columns emptied (aggregates stay usable).",
+    )
 
 
 class GdprConfig(StrictModel):
-    """Personal data: allow-listed features, purposes, retention, erasure."""
+    """Personal data: who a data subject is, allow-listed features, purposes, retention.
+
+    See ``docs/gdpr.md``; ``ferry gdpr erase|export|retain|check`` act on it.
+    """
+
+    subject_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns whose value identifies a data subject (a person), e.g. "
+        "[customer_id]: `ferry gdpr erase|export --subject ID` select the rows holding ID, or "
+        "its pseudonym for a `pii: true` column, in any of them. Empty: those commands refuse.",
+    )
+    allowed_features: list[str] | None = Field(
+        default=None,
+        description="Data minimization: the features a model may use (names or globs such as "
+        "`customer_amount_*`); features outside the list are refused. Unset: no allow-list.",
+    )
+    purposes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Purpose limitation: per dataset, the purposes its data was collected for.",
+    )
+    training_purpose: str | None = Field(
+        default=None,
+        description="The purpose this project's models serve; training on a dataset whose "
+        "purposes lack it is refused. Unset: no purpose check.",
+    )
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 
 RiskTier = Literal["minimal", "limited", "high"]
@@ -133,6 +207,7 @@ __all__ = [
     "GovernanceConfig",
     "PolicyConfig",
     "Requirements",
+    "RetentionConfig",
     "RiskTier",
     "Roles",
     "UseCase",

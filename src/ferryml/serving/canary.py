@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sqlalchemy import Engine, select
@@ -33,6 +33,9 @@ from ferryml.serving.routing import CHALLENGER, CHAMPION, Routing
 from ferryml.serving.state import SharedState
 from ferryml.storage.db import transaction
 from ferryml.storage.tables import predictions
+
+if TYPE_CHECKING:
+    from ferryml.governance.audit import AuditTrail
 
 ROUTING = "routing"
 CANARY = "canary"
@@ -103,12 +106,15 @@ class CanaryController:
         config: CanaryConfig,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        audit: AuditTrail | None = None,
     ) -> None:
         self.engine = engine
         self.project = project
         self.config = config
         self.state = SharedState(engine, project)
         self.now = now
+        self.audit = audit
+        """Where a rollback or a step forward is recorded (by the one worker that made it)."""
 
     def tick(self, *, actor: str = "canary") -> Decision | None:
         """Judge the current step and act on it; None when no canary is running."""
@@ -138,6 +144,7 @@ class CanaryController:
                 self.state.write(
                     CANARY, {**step, "status": "rolled back", "reasons": reasons}, actor=actor
                 )
+                self._record(actor, "serving.canary.rollback", routing, reasons)
             return Decision("rollback", 0.0, reasons)
         if (self.now() - started).total_seconds() < self.config.dwell_seconds:
             return Decision("hold", routing.weight, [])
@@ -148,7 +155,13 @@ class CanaryController:
         new_revision = self.state.write_if(ROUTING, moved.model_dump(), revision, actor=actor)
         if new_revision:
             self._start_step(moved, new_revision, actor)
+            self._record(actor, "serving.canary.advance", moved, [])
         return Decision("advance", higher[0], [])
+
+    def _record(self, actor: str, action: str, routing: Routing, reasons: list[str]) -> None:
+        if self.audit is not None:
+            details = {"weight": routing.weight, "reasons": reasons}
+            self.audit.append(actor, action, routing.challenger or "challenger", details)
 
     def _start_step(self, routing: Routing, revision: int, actor: str) -> None:
         self.state.write(

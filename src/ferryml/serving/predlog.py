@@ -147,7 +147,7 @@ class Shipper:
         """Ship what every segment holds beyond its offset; returns the rows sent."""
         sent = 0
         for segment in sorted(self.directory.glob(SEGMENT_GLOB)):
-            with _locked(segment) as mine:
+            with segment_lock(segment) as mine:
                 if mine:
                     sent += self._ship_segment(segment)
         return sent
@@ -202,9 +202,9 @@ class Shipper:
 
 
 @contextlib.contextmanager
-def _locked(segment: Path) -> Iterator[bool]:
+def segment_lock(segment: Path) -> Iterator[bool]:
     """An exclusive, non-blocking lock on the segment's lock file: True when this process has
-    it (another shipper is on the segment otherwise)."""
+    it (another shipper, or an erasure rewriting the segment, is on it otherwise)."""
     lock_path = segment.with_suffix(".lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
@@ -254,4 +254,4 @@ def _time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-__all__ = ["PredictionLog", "Shipper", "iso_time"]
+__all__ = ["PredictionLog", "Shipper", "iso_time", "segment_lock"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
-from ferryml.errors import InvalidInputError
+from ferryml.errors import FerryError, InvalidInputError
 from ferryml.serving import metrics
 from ferryml.serving.canary import CanaryController
 from ferryml.serving.config import ServingConfig
@@ -85,7 +86,9 @@ class ScoringService:
             keep=self.log.path,
         )
         self.sampler = metrics.ProcessSampler()
-        self.canary = CanaryController(engine, self.project, config.canary, now=context.clock.now)
+        self.canary = CanaryController(
+            engine, self.project, config.canary, now=context.clock.now, audit=context.audit
+        )
         self.routed: tuple[Routing, Deployment | None] = (Routing(), None)
         """The routing and the challenger's deployment, swapped together."""
         self.shadow: ShadowProcess | None = None
@@ -144,7 +147,21 @@ class ScoringService:
     def _swap(self, fresh: Deployment) -> None:
         schema = self.context.loaded.config.schema_
         self.fields = RequestFields.of(schema, fresh.feature_set.event_columns)
-        self.deployment = fresh
+        previous, self.deployment = self.deployment, fresh
+        self._record("serving.reload", fresh, {"from": previous.version})
+
+    def _record(self, action: str, deployment: Deployment, details: dict[str, Any]) -> None:
+        """Put what this worker now serves on the audit trail. The model already serves:
+        a database that does not answer is logged, not raised into the follower."""
+        try:
+            self.context.audit.append(
+                f"serving@{os.getpid()}",
+                action,
+                f"{deployment.name}/{deployment.version}",
+                {**details, "alias": deployment.alias, "worker_pid": os.getpid()},
+            )
+        except FerryError as exc:
+            logger.error("%s of version %s not audited: %s", action, deployment.version, exc)
 
     @classmethod
     def open(cls, context: ProjectContext, config: ServingConfig | None = None) -> ScoringService:
@@ -172,6 +189,7 @@ class ScoringService:
         gc.freeze()
         self.shipper.start()
         self.sampler.start()
+        self._record("serving.deploy", self.deployment, {})
         if self.follower is not None:
             self.follower.follow_once()  # the configured routing before the first request
             self.follower.start()

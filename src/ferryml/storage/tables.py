@@ -50,10 +50,22 @@ audit_log = Table(
     Column("details", Text, nullable=False, comment="canonical JSON object"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column(
+        "scheme",
+        String(16),
+        nullable=False,
+        server_default="sha256",
+        comment="hmac-sha256, or sha256 for entries written before the audit key",
+    ),
+    Column("entry", Text, nullable=True, comment="the signed canonical JSON; NULL when sha256"),
     UniqueConstraint("project", "seq", name="uq_audit_log_project_seq"),
     Index("ix_audit_log_project_ts", "project", "ts"),
+    Index("ix_audit_log_project_action", "project", "action"),
+    Index("ix_audit_log_project_actor", "project", "actor"),
+    Index("ix_audit_log_project_object", "project", "object"),
 )
-"""One row per audit entry; ``(project, seq)`` is the chain position, ``hash`` links the chain."""
+"""One row per audit entry; ``(project, seq)`` is the chain position, ``hash`` links the chain,
+``entry`` is the exact text the hash signs (the other columns are for queries)."""
 
 datasets = Table(
     "datasets",

@@ -88,6 +88,7 @@ def train_project(
     from ferryml.features.build import load_build
     from ferryml.features.project_store import ProjectFeatureStore
     from ferryml.governance.card import write_card
+    from ferryml.governance.gdpr.limits import check_training
     from ferryml.governance.policy import REGISTERED_BY_TAG
     from ferryml.pipeline import current_actor
 
@@ -104,6 +105,8 @@ def train_project(
         label_time=label_time[0] if label_time else None,
         features=[feature["name"] for feature in manifest["features"]],
     )
+    # GDPR: data collected for this purpose only, and only allow-listed features
+    check_training([build.dataset_ref], columns.features, config.governance.gdpr)
     table = pq.read_table(build.training_path)
     cutoff = cutoff_us if as_of is None else to_micros(as_of)
     training_config = training_config or config.training

@@ -152,10 +152,10 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     assert "fraud rate" in output
-    # init, generate, ingest, validate, features build, materialize, model train,
+    # config, init, generate, ingest, validate, features build, materialize, model train,
     # a gate per model, register, the explanation report and the stand-in approval the
     # high-risk policy asks for, promote
-    assert "audit trail verified: 14 entries" in output
+    assert "audit trail verified: 15 entries" in output
     assert "approved by demo:approver-1: a stand-in" in " ".join(output.split())
     assert "transactions@" in output
     text = " ".join(output.split())
@@ -176,7 +176,11 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     assert "champion: champion v1" in text
     assert "pr_auc better = 0 (limit delta > 0)" in text
     assert "nothing promoted" in text
-    assert "audit trail verified: 23 entries" in output
+    assert "audit trail verified: 24 entries" in output  # the same config: recorded once
+    # the run ended by anchoring the verified head in MLflow too (it had loaded MLflow anyway)
+    code, output = invoke("audit", "verify", "-c", str(workspace / "configs" / "ferry.yaml"))
+    text = " ".join(output.split())
+    assert code == 0 and "MLflow tag ferryml.audit_head of experiment 'fraud': seq 24 is" in text
 
 
 def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,14 +13,23 @@ from sqlalchemy import Engine, delete, update
 
 from ferryml.clock import ManualClock
 from ferryml.errors import AuditChainBrokenError, InvalidInputError, StorageError
-from ferryml.governance import GENESIS_HASH, AuditEntry, AuditTrail, entry_hash
+from ferryml.governance import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditTrail,
+    entry_hash,
+    entry_mac,
+    signed_entry,
+)
+from ferryml.governance.audit_format import key_id
 from ferryml.storage.tables import audit_log
 
 START = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+KEY = b"test-audit-key-0123456789abcdef"
 
 
 def _trail(engine: Engine, project: str = "fraud", n: int = 0) -> AuditTrail:
-    trail = AuditTrail(engine, project, clock=ManualClock(START))
+    trail = AuditTrail(engine, project, clock=ManualClock(START), key=KEY)
     for i in range(n):
         trail.append(f"user:u{i}", "model.train", f"model/{i}", {"i": i, "tags": ["a", "b"]})
     return trail
@@ -59,20 +69,26 @@ def test_entries_after_and_limit(sqlite_engine: Engine) -> None:
         trail.entries(limit=0)
 
 
-def test_hash_is_sha256_of_documented_canonical_json(sqlite_engine: Engine) -> None:
+def test_hash_is_the_hmac_of_the_documented_stored_entry(sqlite_engine: Engine) -> None:
     entry = _trail(sqlite_engine).append("user:ana", "x.y", "obj", {"b": 1, "a": "ü"})
-    # Written out independently of canonical_json/entry_hash: the format is a public contract.
+    # Written out independently of canonical_json/signed_entry: the format is a public contract.
+    key_name = hmac.new(KEY, b"ferryml audit key id", hashlib.sha256).hexdigest()[:16]
     expected = (
-        '{"action":"x.y","actor":"user:ana","details":{"a":"\\u00fc","b":1},"object":"obj",'
-        f'"prev_hash":"{GENESIS_HASH}","project":"fraud","seq":1,'
+        '{"action":"x.y","actor":"user:ana","details":{"a":"\\u00fc","b":1},'
+        f'"key_id":"{key_name}","object":"obj",'
+        f'"prev_hash":"{GENESIS_HASH}","project":"fraud","scheme":"hmac-sha256","seq":1,'
         '"ts":"2026-03-01T12:00:00.123456+00:00"}'
     )
-    assert entry.hash == hashlib.sha256(expected.encode()).hexdigest()
+    assert entry.hash == hmac.new(KEY, expected.encode(), hashlib.sha256).hexdigest()
+    with sqlite_engine.connect() as conn:
+        stored = conn.execute(audit_log.select()).one()
+    assert (stored.entry, stored.scheme) == (expected, "hmac-sha256")
+    assert key_id(KEY) == key_name
 
 
 def test_injected_clock_times_appear(sqlite_engine: Engine) -> None:
     clock = ManualClock(START)
-    trail = AuditTrail(sqlite_engine, "fraud", clock=clock)
+    trail = AuditTrail(sqlite_engine, "fraud", clock=clock, key=KEY)
     trail.append("a", "b", "c")
     clock.advance(timedelta(days=2, microseconds=7))
     trail.append("a", "b", "c")
@@ -82,7 +98,7 @@ def test_injected_clock_times_appear(sqlite_engine: Engine) -> None:
 
 def test_default_clock_is_the_system_clock(sqlite_engine: Engine) -> None:
     before = datetime.now(UTC)
-    entry = AuditTrail(sqlite_engine, "fraud").append("a", "b", "c")
+    entry = AuditTrail(sqlite_engine, "fraud", key=KEY).append("a", "b", "c")
     assert before <= entry.ts <= datetime.now(UTC)
 
 
@@ -149,7 +165,7 @@ def test_whitespace_only_details_edit_is_detected(sqlite_engine: Engine) -> None
     trail = _trail(sqlite_engine, n=2)
     target = trail.entries()[0]
     _edit(sqlite_engine, target.id, details='{"i": 0, "tags": ["a", "b"]}')
-    assert "canonical JSON" in str(_broken(trail))
+    assert "its details column differs from its signed entry" in str(_broken(trail))
 
 
 def test_edited_actor_is_detected(sqlite_engine: Engine) -> None:
@@ -157,8 +173,20 @@ def test_edited_actor_is_detected(sqlite_engine: Engine) -> None:
     target = trail.entries()[0]
     _edit(sqlite_engine, target.id, actor="user:mallory")
     error = _broken(trail)
+    assert (error.entry_id, error.seq) == (target.id, 1)
+    assert "its actor column differs from its signed entry" in str(error)
+
+
+def test_edited_signed_entry_is_detected(sqlite_engine: Engine) -> None:
+    trail = _trail(sqlite_engine, n=3)
+    target = trail.entries()[1]
+    with sqlite_engine.connect() as conn:
+        text = conn.execute(audit_log.select().where(audit_log.c.id == target.id)).one().entry
+    # edited consistently in the text and the column: only the MAC can tell
+    _edit(sqlite_engine, target.id, entry=text.replace("user:u1", "user:xx"), actor="user:xx")
+    error = _broken(trail)
     assert error.entry_id == target.id
-    assert "content does not match its hash" in str(error)
+    assert "does not match its MAC" in str(error)
 
 
 def test_deleted_middle_row_is_a_gap(sqlite_engine: Engine) -> None:
@@ -189,17 +217,32 @@ def test_edited_hash_is_detected(sqlite_engine: Engine) -> None:
     assert _broken(trail).entry_id == target.id
 
 
-def test_rehashed_edit_breaks_the_next_link(sqlite_engine: Engine) -> None:
+def test_an_edit_rehashed_without_the_key_is_caught_at_the_entry(sqlite_engine: Engine) -> None:
+    trail = _trail(sqlite_engine, n=3)
+    first = trail.entries()[0]
+    # A forger without the key recomputes the plain sha256 (the pre-key scheme) ...
+    _edit(sqlite_engine, first.id, actor="user:mallory", hash=_rehash(first, actor="user:mallory"))
+    assert _broken(trail).entry_id == first.id
+    # ... or re-signs the edited text with a key of their own.
+    text, digest = _resign(first, b"mallory-key-0123456789", actor="user:mallory")
+    _edit(sqlite_engine, first.id, actor="user:mallory", entry=text, hash=digest)
+    error = _broken(trail)
+    assert error.entry_id == first.id
+    assert f"signed with another key (key id {key_id(b'mallory-key-0123456789')}" in str(error)
+
+
+def test_an_edit_resigned_with_the_key_breaks_the_next_link(sqlite_engine: Engine) -> None:
     trail = _trail(sqlite_engine, n=3)
     first, second, _ = trail.entries()
-    # A forger who recomputes the edited entry's hash is caught at the next entry's link.
-    _edit(sqlite_engine, first.id, actor="user:mallory", hash=_rehash(first, actor="user:mallory"))
+    # Someone holding the key who re-signs one edited entry is caught at the next link.
+    text, digest = _resign(first, KEY, actor="user:mallory")
+    _edit(sqlite_engine, first.id, actor="user:mallory", entry=text, hash=digest)
     error = _broken(trail)
     assert error.entry_id == second.id
     assert "broken link" in str(error)
 
 
-def _rehash(entry: AuditEntry, **changes: Any) -> str:
+def _fields(entry: AuditEntry, **changes: Any) -> dict[str, Any]:
     fields = {
         "project": entry.project,
         "seq": entry.seq,
@@ -211,7 +254,16 @@ def _rehash(entry: AuditEntry, **changes: Any) -> str:
         "prev_hash": entry.prev_hash,
     }
     fields.update(changes)
-    return entry_hash(**fields)
+    return fields
+
+
+def _rehash(entry: AuditEntry, **changes: Any) -> str:
+    return entry_hash(**_fields(entry, **changes))
+
+
+def _resign(entry: AuditEntry, key: bytes, **changes: Any) -> tuple[str, str]:
+    text = signed_entry(**_fields(entry, **changes), key_id=key_id(key))
+    return text, entry_mac(key, text)
 
 
 class _NaiveClock:
@@ -220,7 +272,7 @@ class _NaiveClock:
 
 
 def test_naive_clock_is_rejected(sqlite_engine: Engine) -> None:
-    trail = AuditTrail(sqlite_engine, "fraud", clock=_NaiveClock())
+    trail = AuditTrail(sqlite_engine, "fraud", clock=_NaiveClock(), key=KEY)
     with pytest.raises(StorageError, match="naive datetime"):
         trail.append("a", "b", "c")
     assert trail.entries() == []
