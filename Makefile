@@ -7,11 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.ferryml-installed
+# Binaries the tests of deploy/ run, taken from Debian's packages (scripts/fetch-debian-tool)
+TOOLS := .tools/bin
+DEPLOY_TOOLS := $(TOOLS)/promtool $(TOOLS)/prometheus-pushgateway
 # Bytecode is compiled once at install: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
 # every process would otherwise compile each module it imports from source, every time; a
 # serving worker or a shadow process spent half its start-up (7 of 14 s CPU) doing that.
 
-.PHONY: demo test lint typecheck pytest bench format clean-venv
+.PHONY: demo test lint typecheck pytest bench format clean-venv tools lock
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +36,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+tools: $(DEPLOY_TOOLS)
+
+$(TOOLS)/promtool:
+	scripts/fetch-debian-tool prometheus usr/bin/promtool $@
+
+$(TOOLS)/prometheus-pushgateway:
+	scripts/fetch-debian-tool prometheus-pushgateway usr/bin/prometheus-pushgateway $@
+
+pytest: $(STAMP) tools
 	PYSPARK_PYTHON=$(abspath $(BIN)/python) $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -42,6 +53,12 @@ bench: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
+
+# After editing pyproject.toml's dependencies: the development lock, then the containers' runtime
+# lock constrained by it (same versions, no dev or spark extras; tests/unit/deploy checks both agree).
+lock:
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra spark --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --python-version 3.11 --generate-hashes -c requirements.lock -o deploy/docker/requirements.lock
 
 clean-venv:
 	rm -rf $(VENV)

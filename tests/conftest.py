@@ -88,6 +88,19 @@ def _service_missing(service: str, error: BaseException, start: str) -> NoReturn
     pytest.skip(reason)
 
 
+TOOLS_DIR = Path(__file__).resolve().parents[1] / ".tools" / "bin"
+"""Where ``make tools`` puts binaries taken from Debian's packages (scripts/fetch-debian-tool)."""
+
+
+def require_tool(name: str, install: str) -> Path:
+    """The executable ``name`` (on PATH, else in ``.tools/bin``); missing, its tests skip
+    loudly, and fail under CI. ``install`` says how to get it."""
+    found = shutil.which(name) or shutil.which(name, path=str(TOOLS_DIR))
+    if found is None:
+        _service_missing(f"the tool {name}", FileNotFoundError(name), install)
+    return Path(found)
+
+
 def _postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(
         host=POSTGRES_HOST,

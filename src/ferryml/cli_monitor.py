@@ -117,16 +117,27 @@ def run_job(
             show_default=False,
         ),
     ] = None,
+    pushgateway: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Push the latest window's gauges to this Prometheus Pushgateway (job "
+            "ferry-monitor, grouped by project), e.g. http://pushgateway:9091.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
     """The monitor job, for cron or a Kubernetes CronJob: judge the last whole windows up to
     today (UTC midnight, by the project's clock), deliver alerts (the log, and the webhook
-    once per alert), write the report and, with --prometheus-file, the gauges. When alerts ask
-    for retraining and monitoring.retraining.enabled, train on the latest feature build, gate,
-    and enter the best passing model as challenger (never champion).
+    once per alert), write the report and the gauges: to a file with --prometheus-file, to a
+    Pushgateway with --pushgateway. When alerts ask for retraining and
+    monitoring.retraining.enabled, train on the latest feature build, gate, and enter the best
+    passing model as challenger (never champion). A gateway that does not answer fails the
+    command after everything else is done.
 
-    Example: [bold]ferry monitor run --prometheus-file /var/lib/node_exporter/ferry.prom[/bold]
+    Example: [bold]ferry monitor run --pushgateway http://pushgateway:9091[/bold]
     """
     from ferryml.monitoring.project import last_windows, monitor_project
 
@@ -135,7 +146,15 @@ def run_job(
     now = context.clock.now() if as_of is None else as_of.replace(tzinfo=as_of.tzinfo or UTC)
     start, end = last_windows(now, days, windows)
     run = monitor_project(context, start=start, end=end, model=model, cutoff=now)
-    _finish(context, run, output, notify=True, gauges=prometheus_file, retrain_at=now)
+    _finish(
+        context,
+        run,
+        output,
+        notify=True,
+        gauges=prometheus_file,
+        pushgateway=pushgateway,
+        retrain_at=now,
+    )
 
 
 def _finish(
@@ -145,11 +164,14 @@ def _finish(
     *,
     notify: bool,
     gauges: Path | None,
+    pushgateway: str | None = None,
     retrain_at: datetime | None = None,
 ) -> None:
-    """Write the report (and gauges), print the windows and alerts, then deliver alerts: a
-    webhook that fails fails the command after everything else is written."""
-    from ferryml.monitoring.gauges import write_gauges
+    """Write the report (and gauges), print the windows and alerts, push the gauges, then
+    deliver alerts and retrain: a webhook that fails fails the command after everything
+    before it is written, a Pushgateway that fails fails it after everything else is done."""
+    from ferryml.errors import FerryError
+    from ferryml.monitoring.gauges import monitor_gauges, push_gauges, write_gauges
     from ferryml.monitoring.project import deliver, report_directory, report_stem
     from ferryml.monitoring.report import write_monitor_report
 
@@ -173,8 +195,19 @@ def _finish(
         out.print(f"[yellow]rules {', '.join(retrain)} ask for retraining[/yellow]: `ferry "
                   "monitor run` retrains when monitoring.retraining.enabled")  # fmt: skip
     out.print(f"  → {html}\n  → {json_path}")
-    if gauges is not None and write_gauges(gauges, report, run.alerts):
+    wanted = gauges is not None or pushgateway is not None
+    registry = monitor_gauges(report, run.alerts) if wanted else None
+    if gauges is not None and registry is not None:
+        write_gauges(gauges, registry)
         out.print(f"  → {gauges}")
+    push_failed: FerryError | None = None
+    if pushgateway is not None and registry is not None:
+        try:
+            push_gauges(pushgateway, registry, project=context.workspace.project)
+            out.print(f"  → {pushgateway} (job ferry-monitor)")
+        except FerryError as exc:  # alerts and retraining matter more: do them first
+            out.print(f"[red]gauges not pushed[/red]: {escape(exc.message)}")
+            push_failed = exc
     if notify:
         webhook = context.loaded.config.monitoring.alerts.webhook
         sent = deliver(context.engine, context.workspace.project, webhook, run)
@@ -182,6 +215,8 @@ def _finish(
             out.print(f"{len(sent)} alert(s) sent to the webhook")
     if retrain_at is not None:
         _retrain(context, run, retrain_at)
+    if push_failed is not None:
+        raise push_failed
 
 
 def _retrain(context: ProjectContext, run: MonitorRun, now: datetime) -> None:

@@ -63,7 +63,7 @@ def serve(
     # Every worker writes its metrics here, and /metrics sums them (a fresh directory per
     # start). Set before the serving modules are imported: their metrics choose between
     # memory and files then (see ferryml.serving.metrics).
-    metrics_dir = context.workspace.root / ".serving" / "prometheus"
+    metrics_dir = context.workspace.root / loaded.config.serving.metrics_directory
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     for name in ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR"):  # Feast: the 2nd

@@ -3,7 +3,8 @@ SIGKILLed under load loses no acknowledged prediction (the database holds every 
 client received, once); blue/green switches, hot reloads and a shadow started under load fail
 no request; a canary ramps up on answers pooled across both workers, and one that blocks
 everyone, one that fails on real traffic and one that is slow are each rolled back on every
-worker by themselves."""
+worker by themselves; /metrics exports every serving metric the alert rules and the dashboard
+of deploy/ query."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from conftest import RUN_ID, TRAINABLE_SETTINGS, fresh_database, register_run
+from deploy_metrics import exported, from_monitor, referenced, unexported
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.pipeline import ProjectContext
@@ -467,11 +469,30 @@ def canary_step(context: ProjectContext) -> Any:
     return SharedState(context.engine, context.workspace.project).read("canary")[1]
 
 
+def metrics_with(base: str, names: list[str], bodies: list[dict[str, Any]]) -> str:
+    """/metrics once every metric of ``names`` has a sample (within 90 s), scoring one of
+    ``bodies`` before each look."""
+    deadline = time.monotonic() + 90
+    n = 0
+    while True:
+        n += 1
+        body = {**bodies[n % len(bodies)], "transaction_id": f"m-{n}"}
+        assert httpx.post(base + "/v1/score", json=body, timeout=10).status_code == 200
+        scrape = httpx.get(base + "/metrics", timeout=10).text
+        missing = [name for name in names if f"\n{name}{{" not in scrape]
+        if not missing:
+            return scrape
+        if time.monotonic() > deadline:
+            pytest.fail(f"no sample of {missing} in /metrics within 90 s")
+        time.sleep(0.05)
+
+
 def rolled_back(context: ProjectContext, revision: int) -> Any:
     """Wait until the canary that routing ``revision`` started is rolled back; its step."""
     deadline = time.monotonic() + 90
+    step: Any = None
     while time.monotonic() < deadline:
-        step = canary_step(context)
+        step = canary_step(context) or {}  # None until the first canary's first step
         if step.get("routing_revision") == revision and step.get("status") == "rolled back":
             return step
         time.sleep(0.2)
@@ -483,7 +504,10 @@ def test_a_canary_whose_challenger_fails_or_slows_down_rolls_back_everywhere(
 ) -> None:
     """Real workers load two challengers of kinds declared by a plugin (``misbehaving``): one
     raising on real traffic, one 100 ms slow. The champion answers the failing one's requests;
-    each canary is rolled back by its own guardrail, the comparative ones being off."""
+    each canary is rolled back by its own guardrail, the comparative ones being off. Then the
+    slow one shadows the champion, and /metrics, now with challenger errors and shadow
+    comparisons and failures, exports every metric deploy/'s alert rules and dashboard query
+    (one server for both: starting one takes a while)."""
     loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     registry, _ = deployment_loader(loaded, workspace)
     run = registry.tracker.get_run(registry.get("champion").run_id or "")
@@ -516,6 +540,10 @@ def test_a_canary_whose_challenger_fails_or_slows_down_rolls_back_everywhere(
             for challenger in (failing, slow):
                 steps.append(rolled_back(context, route_canary(base, challenger)))
                 routing_everywhere(base, lambda r: r["strategy"] == "single")
+        # without the load: two saturated cores starve the niced shadow process for a minute
+        admin_call(base, "/admin/routing", {"strategy": "shadow", "challenger": slow})
+        shadowed = ["ferry_shadow_compared_total", "ferry_shadow_failures_total"]
+        scrape = metrics_with(base, shadowed, bodies)
     finally:
         stop_server(server)
     context.close()
@@ -525,3 +553,7 @@ def test_a_canary_whose_challenger_fails_or_slows_down_rolls_back_everywhere(
     assert [reason.split(" ")[0] for reason in errors] == ["error"], errors
     assert errors[0].startswith("error rate 100.0%"), errors
     assert [reason.split(" ")[0] for reason in latency] == ["p99"], latency
+    missing = unexported(
+        exported(scrape), "a live `ferry serve`", lambda name: not from_monitor(name), referenced()
+    )
+    assert not missing, "\n".join(missing)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -1162,3 +1163,167 @@ def fuzz_operation(operation: Any, *, admin: bool) -> None:
             )
 
     check()
+
+
+# -- AWS Lambda: the same app through Mangum (ferryml.serving.lambda_adapter) ----------------
+
+
+def http_api_event(method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) request event, as Lambda receives it."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "api.example.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "pytest",
+            },
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "routeKey": "$default",
+            "stage": "$default",
+            "timeEpoch": 1767225600000,
+        },
+        "body": None if body is None else body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def rest_api_event(method: str, path: str, body: bytes) -> dict[str, Any]:
+    """An API Gateway REST API (v1 proxy integration) event, its body base64-encoded."""
+    import base64
+
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "Host": "api.example.com"},
+        "multiValueHeaders": {"Content-Type": ["application/json"], "Host": ["api.example.com"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "identity": {"sourceIp": "203.0.113.7"},
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+@pytest.fixture(scope="module")
+def lambda_handler(context: ProjectContext) -> Iterator[Any]:
+    """The Lambda handler on the project (the environment a function would have); its
+    lifespan closed at the end. The fuzzer's admin writes are undone first: a cold start
+    serves what the shared state pins."""
+    from ferryml.serving import lambda_adapter
+
+    state = SharedState(context.engine, context.workspace.project)
+    state.write("routing", Routing().model_dump(), actor="test")
+    state.write("pin", {"version": None}, actor="test")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FERRY_CONFIG", str(context.workspace.root / "configs" / "ferry.yaml"))
+        env.setenv("FERRY_SERVE_SET", "\n".join(TRAINABLE_SETTINGS))
+        env.delenv("FERRY_ADMIN_TOKEN", raising=False)
+        try:
+            yield lambda_adapter.handler
+        finally:
+            lambda_adapter.close()
+
+
+def test_the_lambda_handler_scores_api_gateway_events_with_one_cold_start(
+    lambda_handler: Any, context: ProjectContext, events: list[dict[str, Any]]
+) -> None:
+    """HTTP API (v2) and REST API (v1) events: scored, ready, a bad body refused with 422;
+    the model loaded once for all of them; each answer in the database when the invocation
+    returns (Lambda freezes the process between invocations)."""
+    deploys = len(context.audit.find(action="serving.deploy"))
+    answered = lambda_handler(
+        http_api_event("POST", "/v1/score", orjson.dumps(events[-1])), SimpleNamespace()
+    )
+    assert answered["statusCode"] == 200, answered
+    assert answered["headers"]["content-type"] == "application/json"
+    answer = orjson.loads(answered["body"])
+    assert 0 <= answer["score"] <= 1 and answer["decision"] in {"approve", "block"}
+    assert answer["model"]["alias"] == "champion"
+
+    rest = lambda_handler(
+        rest_api_event("POST", "/v1/score", orjson.dumps(events[0])), SimpleNamespace()
+    )
+    assert rest["statusCode"] == 200 and not rest["isBase64Encoded"]
+    assert orjson.loads(rest["body"])["decision"] in {"approve", "block"}
+
+    ready = lambda_handler(http_api_event("GET", "/health/ready"), SimpleNamespace())
+    assert ready["statusCode"] == 200 and orjson.loads(ready["body"])["model"]["version"]
+
+    bad = lambda_handler(
+        http_api_event("POST", "/v1/score", orjson.dumps({**events[-1], "amount": "12"})),
+        SimpleNamespace(),
+    )
+    assert bad["statusCode"] == 422
+    (detail,) = orjson.loads(bad["body"])["detail"]
+    assert detail["loc"] == ["body", "amount"]
+    not_json = lambda_handler(http_api_event("POST", "/v1/score", b"{"), SimpleNamespace())
+    assert not_json["statusCode"] == 422
+
+    assert len(context.audit.find(action="serving.deploy")) == deploys + 1  # one cold start
+    ids = [answer["request_id"], orjson.loads(bad["body"])["request_id"]]
+    with context.engine.connect() as conn:
+        shipped = conn.execute(
+            select(predictions.c.request_id, predictions.c.status).where(
+                predictions.c.request_id.in_(ids)
+            )
+        ).all()
+    assert dict(shipped) == {ids[0]: 200, ids[1]: 422}
+
+
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        ({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}, "not an HTTP request"),
+        ({"Records": []}, "not an HTTP request"),
+        ({"amount": 12.5, "customer_id": "c-1"}, "its keys: amount, customer_id"),
+        ([1, 2], "is a list"),
+        ({"version": "2.0", "requestContext": {}}, "HTTPGateway event but cannot be read"),
+    ],
+)
+def test_the_lambda_handler_refuses_events_that_are_not_http_requests(
+    lambda_handler: Any, event: Any, says: str
+) -> None:
+    from ferryml.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="the Lambda event") as raised:
+        lambda_handler(event, SimpleNamespace())
+    assert says in raised.value.message and "API Gateway" in (raised.value.hint or "")
+
+
+def test_closing_the_lambda_handler_ships_everything_and_the_next_call_starts_cold(
+    lambda_handler: Any, context: ProjectContext, events: list[dict[str, Any]]
+) -> None:
+    from ferryml.serving import lambda_adapter
+
+    lambda_handler(http_api_event("GET", "/health/live"), SimpleNamespace())
+    function = lambda_adapter._function
+    assert function is not None
+    directory = function.service.log.directory
+    assert directory.is_dir() and not directory.is_relative_to(context.workspace.root)
+    lambda_adapter.close()
+    assert not directory.exists()  # every line shipped: this environment's log removed
+    assert function.loop.is_closed() and lambda_adapter._function is None
+    lambda_adapter.close()  # closing twice is harmless
+    again = lambda_handler(
+        http_api_event("POST", "/v1/score", orjson.dumps(events[1])), SimpleNamespace()
+    )
+    assert again["statusCode"] == 200 and lambda_adapter._function is not function

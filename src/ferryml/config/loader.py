@@ -159,7 +159,7 @@ def _environment_entries(env: Mapping[str, str]) -> list[tuple[str, KeyPath, Any
     entries: list[tuple[str, KeyPath, Any]] = []
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX) or ENV_NESTING not in name:
-            continue  # FERRY_CONFIG, FERRY_DEBUG … are switches, not config keys
+            continue  # FERRY_CONFIG, FERRY_ACTOR … are switches (ferryml.config.environment)
         parts = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
         if any(not part for part in parts):
             raise ConfigError(

@@ -130,6 +130,12 @@ class ServingConfig(StrictModel):
     admin_token_file: Path | None = Field(
         default=None, description="File holding the admin token, relative to paths.root."
     )
+    metrics_directory: Path = Field(
+        default=Path(".serving/prometheus"),
+        description="Where the worker processes of one server keep their Prometheus counters "
+        "(emptied at start), relative to paths.root. Each server needs its own: on a workspace "
+        "shared by several hosts or pods, point it at local disk.",
+    )
 
 
 __all__ = ["CanaryConfig", "PredictionLogConfig", "ServingConfig", "ShadowConfig"]

@@ -28,9 +28,8 @@ from ferryml.training.report import write_report
 from ferryml.training.run import Progress, TrainingResult, train_models
 from ferryml.training.tracking import (
     Tracker,
+    code_identity,
     default_tracking_uri,
-    file_sha256,
-    git_sha,
     lineage_tags,
     mlflow_errors,
 )
@@ -113,6 +112,7 @@ def train_project(
     prepared = prepare(table, columns, training_config, cutoff_us=cutoff)
     tracker = tracker_for(loaded, root)
     config_text = yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False)
+    code_sha, lock_sha = code_identity(SOURCE_DIR)
     lineage = {
         "project": config.project.name,
         "dataset": build.dataset_ref,
@@ -122,8 +122,8 @@ def train_project(
         "fit_until": build.fit_until.isoformat(),
         "label_cutoff": prepared.split.describe()["label_cutoff"],
         "label_cutoff_us": repr(prepared.split.cutoff_us),
-        "git_sha": git_sha(SOURCE_DIR),
-        "lock_sha256": file_sha256(SOURCE_DIR / "requirements.lock"),
+        "git_sha": code_sha,
+        "lock_sha256": lock_sha,
         "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
         "seed": training_config.seed,
         **(extra_lineage or {}),

@@ -1,8 +1,9 @@
 """MLflow for one project: where runs go, what every run records, and model file hashes.
 
 The backend is a SQLite file in the workspace by default (``mlflow.db``) or any MLflow
-tracking URI (PostgreSQL in production); artifacts go under the workspace's ``mlruns``
-unless the experiment already has a location. Every run carries the lineage tags of
+tracking URI (PostgreSQL, or an MLflow server in production); artifacts go under the
+workspace's ``mlruns`` unless the experiment already has a location or the backend is a
+tracking server (which then stores them itself). Every run carries the lineage tags of
 :func:`lineage_tags` so that a model can be traced back to its data, features, code and
 environment, and rebuilt from them.
 """
@@ -42,6 +43,22 @@ def default_tracking_uri(root: Path) -> str:
     return f"sqlite:///{(root / 'mlflow.db').absolute()}"
 
 
+def artifact_location(uri: str, artifact_root: Path, experiment: str) -> str | None:
+    """Where a new experiment keeps its artifacts: the workspace's ``mlruns`` for a backend
+    this process opens itself (a database), None for a tracking server (``http(s)://``), which
+    then stores them itself (``mlflow-artifacts:``): a path on this host means nothing to its
+    clients on other hosts (the scoring containers, the monitor job).
+
+        >>> artifact_location("http://mlflow:5000", Path("/ws/mlruns"), "fraud") is None
+        True
+        >>> artifact_location("sqlite:////ws/mlflow.db", Path("/ws/mlruns"), "fraud")
+        'file:///ws/mlruns/fraud'
+    """
+    if uri.startswith(("http://", "https://")):
+        return None
+    return (artifact_root / experiment).absolute().as_uri()
+
+
 class Tracker:
     """An MLflow backend and the project's experiment in it."""
 
@@ -62,7 +79,7 @@ class Tracker:
         return self._client
 
     def experiment_id(self) -> str:
-        """The project's experiment, created on first use with its artifacts in the workspace."""
+        """The project's experiment, created on first use (artifacts: :func:`artifact_location`)."""
         if self._experiment_id is None:
             with mlflow_errors(self.uri, f"find experiment {self.experiment!r}"):
                 found = self.client.get_experiment_by_name(self.experiment)
@@ -70,9 +87,9 @@ class Tracker:
                     self.artifact_root.mkdir(parents=True, exist_ok=True)
                     self._experiment_id = self.client.create_experiment(
                         self.experiment,
-                        artifact_location=(self.artifact_root / self.experiment)
-                        .absolute()
-                        .as_uri(),
+                        artifact_location=artifact_location(
+                            self.uri, self.artifact_root, self.experiment
+                        ),
                     )
                 else:
                     self._experiment_id = str(found.experiment_id)
@@ -204,6 +221,24 @@ def file_sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+GIT_SHA_ENV = "FERRY_GIT_SHA"
+LOCK_FILE_ENV = "FERRY_LOCK_FILE"
+
+
+def code_identity(
+    directory: Path, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """The commit and the lock-file hash of the code that runs: from the checkout in
+    ``directory``, else from ``$FERRY_GIT_SHA`` and the file ``$FERRY_LOCK_FILE`` (an installed
+    package, e.g. in a container image, has no checkout to ask)."""
+    env = os.environ if environ is None else environ
+    sha = git_sha(directory) or env.get(GIT_SHA_ENV, "").strip() or None
+    lock = file_sha256(directory / "requirements.lock")
+    if lock is None and env.get(LOCK_FILE_ENV, "").strip():
+        lock = file_sha256(Path(env[LOCK_FILE_ENV].strip()))
+    return sha, lock
+
+
 def git_sha(directory: Path) -> str | None:
     """The commit checked out in ``directory`` (with ``-dirty`` when it has changes), or None
     outside a git checkout."""
@@ -239,6 +274,8 @@ __all__ = [
     "TAG_PREFIX",
     "UNHASHED_FILES",
     "Tracker",
+    "artifact_location",
+    "code_identity",
     "default_tracking_uri",
     "file_sha256",
     "git_sha",
