@@ -14,7 +14,7 @@ DEPLOY_TOOLS := $(TOOLS)/promtool $(TOOLS)/prometheus-pushgateway
 # every process would otherwise compile each module it imports from source, every time; a
 # serving worker or a shadow process spent half its start-up (7 of 14 s CPU) doing that.
 
-.PHONY: demo test lint typecheck pytest bench format clean-venv tools lock
+.PHONY: demo test lint typecheck pytest bench format clean-venv tools lock audit
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ bench: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
+
+# Every pinned dependency of both locks against the vulnerabilities PyPI knows of. It needs
+# pypi.org's per-version JSON API (https://pypi.org/pypi/NAME/VERSION/json), which the hosted CI
+# reaches; a registry mirror that serves only the simple index cannot answer it.
+audit: $(STAMP)
+	$(BIN)/pip-audit --progress-spinner off --strict --vulnerability-service pypi --disable-pip --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip-audit --progress-spinner off --strict --vulnerability-service pypi --disable-pip --no-deps --require-hashes -r deploy/docker/requirements.lock
 
 # After editing pyproject.toml's dependencies: the development lock, then the containers' runtime
 # lock constrained by it (same versions, no dev or spark extras; tests/unit/deploy checks both agree).

@@ -475,10 +475,13 @@ def data_diff(
 @config_app.command("show")
 @_friendly_errors
 def config_show(config: ConfigOption = None, set_: SetOption = None) -> None:
-    """Print the merged config (defaults < YAML < FERRY_… environment < --set) as YAML."""
+    """Print the merged config (defaults < YAML < FERRY_… environment < --set) as YAML,
+    passwords in URLs shown as ***."""
+    from ferryml.urls import masked_strings
+
     loaded = _load(config, {}, set_)
     out.print(f"# source: {loaded.source}", highlight=False)
-    data = loaded.config.model_dump(mode="json", by_alias=True)
+    data = masked_strings(loaded.config.model_dump(mode="json", by_alias=True))
     out.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
 
 

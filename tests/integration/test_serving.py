@@ -1327,3 +1327,49 @@ def test_closing_the_lambda_handler_ships_everything_and_the_next_call_starts_co
         http_api_event("POST", "/v1/score", orjson.dumps(events[1])), SimpleNamespace()
     )
     assert again["statusCode"] == 200 and lambda_adapter._function is not function
+
+
+def test_no_token_and_no_raw_request_reaches_the_logs(
+    client: TestClient,
+    service: ScoringService,
+    context: ProjectContext,
+    events: list[dict[str, Any]],
+) -> None:
+    """Admin calls with the right and a wrong token, scoring requests with good and broken
+    bodies: neither token appears in ferryml's log records (DEBUG level), the prediction log,
+    the platform DB's audit trail or serving state; a refused body's values not in the logs."""
+    import io
+    import logging
+
+    from ferryml.logs import JsonFormatter
+    from ferryml.storage.tables import audit_log, serving_state
+
+    wrong = "wrong-token-" + "x" * 24
+    junk = "junk-value-that-must-not-be-logged-0123"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ferryml")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        for token in (wrong, TOKEN):
+            auth = {"authorization": f"Bearer {token}"}
+            client.post("/admin/routing", content=orjson.dumps({"strategy": junk}), headers=auth)
+            client.get("/v1/explanations/unknown", headers=auth)
+        assert post(client, "/v1/score", events[0]).status_code == 200
+        assert post(client, "/v1/score", {**events[0], "amount": junk}).status_code == 422
+        assert client.post("/v1/score", content=b'{"' + junk.encode()).status_code == 422
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    service.log.flush()
+    stored = [stream.getvalue()]
+    stored += [p.read_text() for p in service.log.path.parent.iterdir() if p.is_file()]
+    with context.engine.connect() as conn:
+        for table in (audit_log, serving_state):
+            stored += [repr(tuple(row)) for row in conn.execute(select(table))]
+    for text in stored:
+        assert TOKEN not in text and wrong not in text
+    assert junk not in stored[0]

@@ -21,6 +21,7 @@ from redis.retry import Retry
 
 from ferryml.errors import InvalidInputError, ServiceUnavailableError, StorageError
 from ferryml.names import validate_project_name
+from ferryml.urls import masked_url
 
 KEY_PREFIX = "ferryml"
 DEFAULT_TIMEOUT_S = 2.0
@@ -47,7 +48,7 @@ def connect_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, retries: int 
         )
     except ValueError as exc:  # redis-py's answer to a malformed URL
         raise InvalidInputError(
-            f"invalid Redis URL {_mask(url)!r}: {exc}",
+            f"invalid Redis URL {masked_url(url)!r}: {exc}",
             hint="use redis://host:6379/0 (or rediss:// for TLS) in storage.redis_url",
         ) from exc
     try:
@@ -55,7 +56,7 @@ def connect_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, retries: int 
     except redis.RedisError as exc:
         client.close()
         raise ServiceUnavailableError(
-            f"Redis at {_mask(url)} does not answer: {exc}",
+            f"Redis at {masked_url(url)} does not answer: {exc}",
             hint=f"is Redis running? start it with `{_REDIS_START}`; check storage.redis_url",
         ) from exc
     return client
@@ -136,16 +137,6 @@ class ProjectKeyspace:
                 hint=f"is Redis running? start it with `{_REDIS_START}`",
             )
         return StorageError(f"Redis refused {command} {name}: {exc}")
-
-
-def _mask(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
 
 
 __all__ = ["KEY_PREFIX", "ProjectKeyspace", "connect_redis", "same_server"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ferryml.errors import InvalidInputError, ServiceUnavailableError, StorageError
+from ferryml.urls import masked_url
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
@@ -114,7 +115,7 @@ class Tracker:
             except Exception as exc:
                 if is_missing(exc):
                     raise InvalidInputError(
-                        f"no MLflow run {run_id!r} at {_mask(self.uri)}",
+                        f"no MLflow run {run_id!r} at {masked_url(self.uri)}",
                         hint="`ferry train --json` prints run ids, `ferry ui` lists them; "
                         "check training.tracking.uri",
                     ) from exc
@@ -173,7 +174,7 @@ def mlflow_errors(uri: str, action: str) -> Iterator[None]:
         from mlflow.exceptions import MlflowException
 
         text = str(exc)
-        shown = _mask(uri)
+        shown = masked_url(uri)
         if isinstance(exc, MlflowException) and "connect" not in text.lower():
             raise StorageError(f"MLflow at {shown} refused to {action}: {text}") from exc
         if "connect" in text.lower() or "could not translate host" in text.lower():
@@ -188,16 +189,6 @@ def is_missing(exc: BaseException) -> bool:
     """Whether an MLflow error says that the run, model or version asked for does not exist."""
     text = str(exc)
     return "RESOURCE_DOES_NOT_EXIST" in text or "not found" in text.lower()
-
-
-def _mask(uri: str) -> str:
-    """``uri`` without a password."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in credentials else uri
-    return uri
 
 
 def model_sha256(model_dir: Path) -> str:

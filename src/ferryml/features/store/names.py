@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 from ferryml.errors import InvalidInputError
 from ferryml.names import validate_project_name
+from ferryml.urls import masked_url
 
 FEAST_PROJECT_PREFIX = "Ferryml_"
 _REDIS_TIMEOUT_S = 2
@@ -65,15 +66,3 @@ def redis_connection_string(url: str) -> str:
             "cannot carry"
         )
     return ",".join(items)
-
-
-def masked_url(url: str) -> str:
-    """``url`` with its password, if any, as ``***``.
-
-    >>> masked_url("redis://:s3cret@cache:6380/2")
-    'redis://:***@cache:6380/2'
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
