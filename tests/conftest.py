@@ -13,10 +13,13 @@ and **fail** when ``CI`` is ``true``/``1``: CI must never pass by silently skipp
   session and copied per test) or on PostgreSQL (one database per session, migrated once;
   tests keep apart by experiment and model names).
 - ``labeled_events``: a small training set with delayed labels (a table factory).
+- ``own_redis`` / ``own_postgres``: a redis-server / a PostgreSQL cluster this session starts
+  on a free loopback port (never the machine's shared ones), for fault tests that stop them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -24,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -341,3 +345,116 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
         yield server
     finally:
         server.stop()
+
+
+POSTGRES_LIB = Path("/usr/lib/postgresql")
+_POSTGRES_INSTALL = "apt-get install postgresql"
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster this test session made (``initdb`` in a temp dir, trust auth) and
+    runs on a free loopback port — never the machine's shared one — for tests that stop it.
+    PostgreSQL refuses to run as root: then every command runs as ``postgres`` (``runuser``).
+    """
+
+    bin_dir: Path
+    directory: Path
+    port: int
+    as_owner: tuple[str, ...]
+    """``runuser -u postgres --`` when this session is root, else nothing."""
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [*self.as_owner, str(self.bin_dir / tool), *args]
+        done = subprocess.run(  # in a directory the user postgres may enter
+            command, capture_output=True, text=True, timeout=120, check=False, cwd=self.directory
+        )
+        if done.returncode != 0:
+            log = self.directory / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(command)}: {done.stdout}{done.stderr}{tail}")
+
+    def init(self) -> None:
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+            "--locale=C", "--no-sync",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        """Start (again) on the same port, with the data it had: it waits until it answers."""
+        # sockets in the cluster's own directory, not the shared /var/run/postgresql; no
+        # fsync: these tests stop the server, never the machine
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"),
+            "-o", options, "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """Unreachable, its data kept: ``fast`` shuts down cleanly (clients disconnected),
+        ``immediate`` is a crash (it recovers from its WAL on :meth:`start`)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def create_database(self, name: str) -> str:
+        """A new database ``name`` in this cluster; its SQLAlchemy URL."""
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url(name)
+
+
+def _postgres_bin_dir() -> Path | None:
+    """The newest server binaries (Debian keeps them off PATH, one directory per version)."""
+    found = [path for path in POSTGRES_LIB.glob("*/bin") if (path / "pg_ctl").is_file()]
+    found.sort(key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+    if found:
+        return found[-1]
+    on_path = shutil.which("pg_ctl")
+    return Path(on_path).parent if on_path and (Path(on_path).parent / "initdb").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A private PostgreSQL cluster for fault tests, made and started once per session;
+    stopped and removed at the end."""
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None:
+        _service_missing(
+            "PostgreSQL server binaries (initdb, pg_ctl)",
+            FileNotFoundError(f"none in {POSTGRES_LIB}/*/bin or on PATH"),
+            _POSTGRES_INSTALL,
+        )
+    as_owner: tuple[str, ...] = ()
+    # the directory is made with mkdtemp in /tmp, not pytest's tmp_path: the user postgres
+    # could not enter pytest's directory (0700, root's)
+    directory = Path(tempfile.mkdtemp(prefix=f"ferryml-pg-{RUN_ID}-"))
+    if os.geteuid() == 0:
+        try:
+            shutil.chown(directory, "postgres", "postgres")
+        except LookupError as exc:
+            shutil.rmtree(directory)
+            _service_missing("a user `postgres` (PostgreSQL refuses root)", exc, _POSTGRES_INSTALL)
+        as_owner = ("runuser", "-u", "postgres", "--")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = OwnPostgres(bin_dir, directory, port, as_owner)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            server.stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)

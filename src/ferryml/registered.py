@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ferryml.errors import InvalidInputError
+from ferryml.errors import DataError, InvalidInputError
 from ferryml.features.build import FITTED_FILE, MANIFEST, load_build
 from ferryml.features.graph import FeatureSet, compile_features
 from ferryml.features.offline import load_fitted
@@ -119,11 +119,18 @@ def feature_set_of(
     feature_set = compile_features(
         config.project.name, config.features, config.schema_, source=loaded.source
     )
-    manifest = load_build(build)
-    built_with = manifest["feature_set_version"]
-    if built_with != feature_set.version:
-        feature_set = _feature_set_of_build(loaded, build, manifest, feature_set.version)
-    load_fitted(feature_set, json.loads((build / FITTED_FILE).read_text()))
+    try:
+        manifest = load_build(build)
+        built_with = manifest["feature_set_version"]
+        if built_with != feature_set.version:
+            feature_set = _feature_set_of_build(loaded, build, manifest, feature_set.version)
+        load_fitted(feature_set, json.loads((build / FITTED_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged build's files
+        raise DataError(
+            f"the feature build of run {run_id} ({relative}) cannot be read: "
+            f"{type(exc).__name__}: {exc}",
+            hint="restore the build's directory from a backup, or rebuild and retrain",
+        ) from exc
     return feature_set, build
 
 

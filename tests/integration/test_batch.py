@@ -157,6 +157,7 @@ def test_the_local_engine_spark_and_the_online_path_give_the_same_scores(
         assert schema.field("event_time").type == pa.timestamp("us", tz="UTC")
 
 
+@pytest.mark.faults
 def test_a_run_killed_midway_finishes_on_rerun_without_duplicates_or_gaps(
     context: ProjectContext, batch_input: Path, local_run: BatchResult, tmp_path: Path
 ) -> None:

@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ferryml.cli import app
+
+pytestmark = pytest.mark.faults
 
 runner = CliRunner()
 

@@ -117,6 +117,7 @@ def start_server(
     pytest.fail("ferry serve did not become ready within 120 s")
 
 
+@pytest.mark.faults
 def test_a_killed_worker_loses_no_acknowledged_prediction(
     any_workspace: tuple[Path, tuple[str, ...]],
 ) -> None:
@@ -499,6 +500,7 @@ def rolled_back(context: ProjectContext, revision: int) -> Any:
     pytest.fail(f"the canary of routing revision {revision} was not rolled back: {step}")
 
 
+@pytest.mark.faults
 def test_a_canary_whose_challenger_fails_or_slows_down_rolls_back_everywhere(
     workspace: Path, tmp_path: Path
 ) -> None:

@@ -321,6 +321,7 @@ def test_health_models_and_the_openapi_document(client: TestClient) -> None:
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+@pytest.mark.faults
 def test_a_window_store_that_does_not_answer_degrades_the_answer_not_the_status(
     service: ScoringService, events: list[dict[str, Any]]
 ) -> None:
@@ -620,6 +621,7 @@ class Raising:
         raise RuntimeError("challenger exploded")
 
 
+@pytest.mark.faults
 def test_a_failing_challenger_is_answered_for_by_the_champion(
     client: TestClient, service: ScoringService, events: list[dict[str, Any]]
 ) -> None:
@@ -668,6 +670,7 @@ def shadow_records(service: ScoringService) -> dict[str, dict[str, Any]]:
         return {r["shadow_of"]: r for r in map(orjson.loads, rows)}
 
 
+@pytest.mark.faults
 def test_a_shadow_that_raises_sleeps_hangs_or_spins_leaves_the_champion_unchanged(
     client: TestClient,
     service: ScoringService,

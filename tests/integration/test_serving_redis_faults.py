@@ -25,7 +25,7 @@ from ferryml.pipeline import ProjectContext, resolve_version
 from ferryml.serving.app import create_app
 from ferryml.serving.service import ScoringService
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 
 @pytest.fixture(scope="module")

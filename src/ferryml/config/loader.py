@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from ferryml.config.project import ProjectConfig
-from ferryml.config.yaml_source import KeyPath, Position, read_yaml_mapping
+from ferryml.config.yaml_source import KeyPath, Position, parse_yaml_value, read_yaml_mapping
 from ferryml.errors import ConfigError, ConfigIssue
 
 ENV_PREFIX = "FERRY_"
@@ -201,10 +201,11 @@ def _parse_scalar(raw: str, where: str) -> Any:
     if not text.startswith(("[", "{")):
         return raw
     try:
-        return yaml.safe_load(text)
+        return parse_yaml_value(text)
     except yaml.YAMLError as exc:
+        shown = raw if len(raw) <= 60 else raw[:57] + "..."
         raise ConfigError(
-            f"{where}: value {raw!r} is not a valid YAML list or mapping",
+            f"{where}: value {shown!r} is not a valid YAML list or mapping ({exc})",
             hint="write lists as [a, b] and mappings as {key: value}",
         ) from exc
 

@@ -7,8 +7,10 @@ scrape. Without that variable (one process, tests) the default registry is used.
 
 What is counted: requests by endpoint, status, arm and model version; scoring latency per
 arm and model version, and of the feature step; degraded answers; the shadow's agreements,
-score deltas, failures and restarts (counted in the shadow processes too); process CPU seconds and
-resident memory per worker (refreshed every few seconds by a background thread).
+score deltas, failures and restarts (counted in the shadow processes too); the prediction log's
+answers refused because it could not be written, its failed shipments and the bytes waiting to
+ship; process CPU seconds and resident memory per worker (refreshed every few seconds by a
+background thread).
 """
 
 from __future__ import annotations
@@ -90,6 +92,20 @@ STORE_BREAKER_OPEN = Gauge(
     "1 while a worker skips the failing online stores (answers degraded), else 0.",
     multiprocess_mode="livemax",
 )
+PREDICTION_LOG_WRITE_ERRORS = Counter(
+    "ferry_prediction_log_write_errors_total",
+    "Answers refused (503) because the prediction log could not be written (its disk full).",
+)
+PREDICTION_LOG_SHIP_FAILURES = Counter(
+    "ferry_prediction_log_ship_failures_total",
+    "Shipments of the prediction log to the platform DB that failed (retried).",
+)
+PREDICTION_LOG_BACKLOG = Gauge(
+    "ferry_prediction_log_backlog_bytes",
+    "Bytes of the prediction log on disk not yet shipped to the platform DB (every worker "
+    "sees every segment of its directory).",
+    multiprocess_mode="livemax",
+)
 CPU_SECONDS = Gauge(
     "ferry_process_cpu_seconds",
     "CPU seconds used by each worker process.",
@@ -164,6 +180,9 @@ __all__ = [
     "FEATURE_LATENCY",
     "LATENCY",
     "MULTIPROC_ENV",
+    "PREDICTION_LOG_BACKLOG",
+    "PREDICTION_LOG_SHIP_FAILURES",
+    "PREDICTION_LOG_WRITE_ERRORS",
     "REQUESTS",
     "SHADOW_COMPARED",
     "SHADOW_FAILURES",

@@ -12,12 +12,18 @@ commits; a crash in between ships the batch again and the database ignores rows 
 has (unique ``(project, request_id)``), so nothing is lost and nothing counted twice. While
 the database is down the lines wait on disk and ship when it is back. Segments of dead
 processes are shipped by the survivors (a lock file per segment keeps two shippers apart)
-and deleted once shipped.
+and deleted once shipped. ``ferry_prediction_log_backlog_bytes`` says how much waits.
+
+A line that cannot be written (the disk is full) is not acknowledged: :meth:`PredictionLog.append`
+removes what part of it reached the file and raises :class:`ServiceUnavailableError` (503),
+counted in ``ferry_prediction_log_write_errors_total``; appends succeed again once there is
+space.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -31,7 +37,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
-from ferryml.errors import FerryError
+from ferryml.errors import FerryError, ServiceUnavailableError
+from ferryml.serving import metrics
 from ferryml.storage.atomic import atomic_write_text
 from ferryml.storage.db import insert_new, transaction
 from ferryml.storage.tables import predictions
@@ -52,33 +59,70 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._dirty = False
         self._closed = threading.Event()
-        self._open_segment()
+        self.path, self._fd = self._new_segment()
+        self._size = 0
         self._flusher = threading.Thread(target=self._flush_loop, name="predlog-fsync", daemon=True)
         self._flusher.start()
 
-    def _open_segment(self) -> None:
-        name = f"predictions-{os.getpid()}-{time.time_ns()}.jsonl"
-        self.path = self.directory / name
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        self._size = 0
+    def _new_segment(self) -> tuple[Path, int]:
+        path = self.directory / f"predictions-{os.getpid()}-{time.time_ns()}.jsonl"
+        return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record (one line, one ``write``); returns once the kernel has it."""
+        """Write one record (one line, one ``write``); returns once the kernel has it.
+
+        Raises :class:`ServiceUnavailableError` when the line cannot be written whole."""
         line = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
         with self._lock:
-            if self._size + len(line) > MAX_SEGMENT_BYTES:
-                os.fsync(self._fd)
-                os.close(self._fd)
-                self._open_segment()
-            written = os.write(self._fd, line)
-            if written != len(line):  # a full disk: say so, never acknowledge half a record
-                raise OSError(f"prediction log {self.path}: wrote {written} of {len(line)} bytes")
-            self._size += written
+            try:
+                if self._size + len(line) > MAX_SEGMENT_BYTES:
+                    self._rotate()
+                self._write(line)
+            except OSError as exc:
+                metrics.PREDICTION_LOG_WRITE_ERRORS.inc()
+                raise ServiceUnavailableError(
+                    f"the prediction log cannot be written ({exc.strerror or exc}) at "
+                    f"{self.path}: the answer is not given, since every answer is logged "
+                    "before it is sent",
+                    hint="free space on the disk of serving.prediction_log.directory; "
+                    "answers resume by themselves",
+                ) from exc
+            self._size += len(line)
             self._dirty = True
+
+    def _write(self, line: bytes) -> None:
+        """The whole line at the end of the segment, or none of it and an ``OSError``."""
+        written = 0
+        try:
+            # one write, but for a disk (or a file size limit) that takes only part of it: the
+            # rest is written again, which fails with the kernel's reason when it is full
+            while written < len(line):
+                taken = os.write(self._fd, line[written:])
+                if taken == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += taken
+        except OSError:
+            if written:  # cut the part off, or the next line is glued to it, unparsable
+                os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
+            raise
+
+    def _rotate(self) -> None:
+        """Continue in a new segment; the old one is kept when the new one cannot be made."""
+        path, fd = self._new_segment()
+        old, self.path, self._fd, self._size = self._fd, path, fd, 0
+        try:
+            os.fsync(old)
+        finally:
+            os.close(old)
 
     def _flush_loop(self) -> None:
         while not self._closed.wait(self.fsync_interval):
-            self.flush()
+            try:
+                self.flush()
+            except OSError as exc:  # the lines stay in the page cache; the next flush retries
+                with self._lock:
+                    self._dirty = True
+                log.error("prediction log %s not synced to disk: %s", self.path, exc)
 
     def flush(self) -> None:
         """``fsync`` what was written since the last flush.
@@ -133,7 +177,7 @@ class Shipper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        with contextlib.suppress(FerryError):
+        with contextlib.suppress(FerryError, OSError):  # what is left ships at the next start
             self.ship_once()
 
     def _loop(self) -> None:
@@ -141,7 +185,24 @@ class Shipper:
             try:
                 self.ship_once()
             except FerryError as exc:  # the database is down: the lines wait on disk
+                metrics.PREDICTION_LOG_SHIP_FAILURES.inc()
                 log.warning("prediction log not shipped yet: %s", exc.message)
+            except OSError as exc:  # its disk is full (an offset not written): shipped again
+                metrics.PREDICTION_LOG_SHIP_FAILURES.inc()
+                log.warning("prediction log not shipped yet: %s", exc)
+            metrics.PREDICTION_LOG_BACKLOG.set(self.backlog_bytes())
+
+    def backlog_bytes(self) -> int:
+        """Bytes of every segment in the directory not shipped yet."""
+        waiting = 0
+        for segment in self.directory.glob(SEGMENT_GLOB):
+            try:
+                offset_file = segment.with_suffix(".offset")
+                offset = int(offset_file.read_text()) if offset_file.exists() else 0
+                waiting += max(segment.stat().st_size - offset, 0)
+            except (OSError, ValueError):  # shipped and removed meanwhile, or being replaced
+                continue
+        return waiting
 
     def ship_once(self) -> int:
         """Ship what every segment holds beyond its offset; returns the rows sent."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -117,6 +118,7 @@ def ingest_dataset(
                 if verdict.quarantined.num_rows:
                     quarantined_parts.append(verdict.quarantined)
                 docs_sample = chunk if docs_sample is None else docs_sample
+            _refuse_nulls(dataset, accepted, chunk, first_row=rows)
             pq.write_table(accepted, staged / f"part-{index:06d}.parquet")
             rows += chunk.num_rows
             if progress is not None:
@@ -172,6 +174,30 @@ def _reject_on_errors(dataset: str, errors: list[Any]) -> None:
             f"input of dataset {dataset!r} rejected: {len(errors)} error rule(s) broken; "
             f"nothing was published\n{lines}",
             hint="fix the source, or lower a rule's severity to `warn` to quarantine such rows",
+        )
+
+
+def _refuse_nulls(dataset: str, accepted: pa.Table, chunk: pa.Table, *, first_row: int) -> None:
+    """Refuse nulls that reached a column the schema declares non-nullable.
+
+    A ``not_null`` rule rejects or quarantines them first; without one, Parquet would refuse
+    them with a bare Arrow error. ``chunk`` starts at row ``first_row`` of the source;
+    ``accepted`` is what validation kept of it.
+    """
+    for field in accepted.schema:
+        column = accepted.column(field.name)
+        if field.nullable or not column.null_count:
+            continue
+        if accepted is chunk:  # nothing quarantined: the index is the row
+            at = f"the first at row {first_row + pc.index(pc.is_null(column), True).as_py() + 1}"
+        else:
+            at = f"among rows {first_row + 1}-{first_row + chunk.num_rows}"
+        raise DataError(
+            f"input of dataset {dataset!r} rejected: column {field.name!r} is declared "
+            f"non-nullable but {column.null_count} value(s) are missing ({at}); "
+            "nothing was published",
+            hint=f"fill the values, set `nullable: true` on {field.name!r} in the schema, or "
+            "add a validation rule `{rule: not_null, severity: warn}` to quarantine such rows",
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from ferryml.errors import InvalidInputError
+from ferryml.errors import DataError, FerryError, InvalidInputError
 from ferryml.training.config import ModelConfig
 from ferryml.training.trainers.base import TrainedModel, Trainer, TrainingData
 from ferryml.training.trainers.ebm import EBMTrainedModel, EBMTrainer
@@ -66,8 +66,21 @@ def trained_model_class(kind: str) -> type[TrainedModel]:
 
 
 def load_trained(kind: str, path: Path, *, threads: int = 1) -> TrainedModel:
-    """A model of ``kind`` logged by ferryml, from the local directory ``path``."""
-    return trained_model_class(kind).from_logged(path, threads=threads)
+    """A model of ``kind`` logged by ferryml, from the local directory ``path``.
+
+    Whatever a kind's loader raises (LightGBM, pickle, another package's own) becomes a
+    :class:`~ferryml.errors.DataError`: files that verify yet do not load (damaged before they
+    were registered) are refused like any other, and a server keeps the model it has."""
+    model_class = trained_model_class(kind)
+    try:
+        return model_class.from_logged(path, threads=threads)
+    except FerryError:
+        raise
+    except Exception as exc:
+        raise DataError(
+            f"the {kind} model in {path} cannot be loaded: {type(exc).__name__}: {exc}",
+            hint="register the version again from its training run, or retrain",
+        ) from exc
 
 
 def make_trainer(config: ModelConfig, *, seed: int, threads: int) -> Trainer:

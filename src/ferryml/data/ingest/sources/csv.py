@@ -12,6 +12,7 @@ mis-encoded bytes are located by re-scanning the file with Python's incremental 
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,8 @@ from ferryml.data.ingest.sources._conform import conform
 from ferryml.data.ingest.sources.base import SourceReader, missing_columns_error, resolve_path
 from ferryml.errors import DataError
 
+_RAGGED_ROW = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+)")
+"""pyarrow's message for a row with too few or too many fields (``use_threads=False``)."""
 _BLOCK_BYTES = 1 << 20
 """Bytes per parsed block. pyarrow's streaming reader keeps about 32 blocks read ahead, so
 memory is ~32 x this whatever the file's size (benchmarks/ingest.py measured 803 MiB with
@@ -43,13 +46,28 @@ class CsvSource(StrictModel):
         default=True, description="First line names the columns; false: schema order."
     )
 
+    @field_validator("delimiter")
+    @classmethod
+    def _usable_delimiter(cls, value: str) -> str:
+        # pyarrow's parser takes one ASCII byte, not a line break or NUL; a quote would split
+        # every quoted field.
+        usable = value == "\t" or (value.isascii() and value.isprintable())
+        if not usable or value == '"':
+            raise ValueError(
+                "a tab or one printable ASCII character other than '\"', e.g. ',', ';' or '|'"
+            )
+        return value
+
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
         try:
             codecs.lookup(value)
-        except LookupError as exc:
-            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8 or latin-1") from exc
+            "".encode(value)  # refuses codecs that are not text encodings: rot13, base64, zlib
+        except (LookupError, UnicodeError) as exc:
+            raise ValueError(
+                f"unknown encoding {value!r}, or not a text encoding; use e.g. utf-8 or latin-1"
+            ) from exc
         return value
 
     def resolve(self, base_dir: Path | None) -> CsvSource:
@@ -98,12 +116,16 @@ class CsvReader(SourceReader):
         missing = [name for name in schema.names if name not in found]
         if missing:
             raise missing_columns_error(str(path), missing, found)
+        repeated = sorted({name for name in schema.names if found.count(name) > 1})
+        if repeated:
+            raise DataError(
+                f"{path}: the header names column(s) {', '.join(repeated)} more than once",
+                hint="rename or remove the repeated columns: which one holds the data is unclear",
+            )
         wanted = [name for name in found if name in set(schema.names)]
-        invalid: list[Any] = []
         reader = self._open(
             block_size,
             schema,
-            invalid,
             pcsv.ConvertOptions(
                 column_types=dict.fromkeys(wanted, pa.string()),
                 include_columns=wanted,
@@ -121,7 +143,7 @@ class CsvReader(SourceReader):
                 except StopIteration:
                     return
                 except (pa.ArrowInvalid, UnicodeError) as exc:
-                    raise self._read_error(exc, invalid) from exc
+                    raise self._read_error(exc) from exc
                 for start in range(0, block.num_rows, chunk_rows):
                     batch = block.slice(start, chunk_rows)
                     yield conform(
@@ -135,43 +157,40 @@ class CsvReader(SourceReader):
 
     def _header(self, block_size: int, schema: pa.Schema) -> list[str]:
         """The file's column names; reads the first block only."""
-        with self._open(block_size, schema, [], pcsv.ConvertOptions()) as reader:
-            return list(reader.schema.names)
+        with self._open(block_size, schema, pcsv.ConvertOptions()) as reader:
+            try:
+                return list(reader.schema.names)
+            except (pa.ArrowInvalid, UnicodeError) as exc:  # names are decoded here
+                raise self._read_error(exc) from exc
 
-    def _open(self, block_size: int, schema: pa.Schema, invalid: list[Any], convert: Any) -> Any:
-        def on_invalid(row: Any) -> str:
-            invalid.append(row)
-            return "error"
-
+    def _open(self, block_size: int, schema: pa.Schema, convert: Any) -> Any:
         try:
-            return self._open_csv(block_size, schema, on_invalid, convert)
+            return self._open_csv(block_size, schema, convert)
         except (pa.ArrowInvalid, UnicodeError) as exc:  # open_csv parses the first block
-            raise self._read_error(exc, invalid) from exc
+            raise self._read_error(exc) from exc
 
-    def _open_csv(self, block_size: int, schema: pa.Schema, on_invalid: Any, convert: Any) -> Any:
+    def _open_csv(self, block_size: int, schema: pa.Schema, convert: Any) -> Any:
         config = self.config
         return pcsv.open_csv(
             config.path,
             read_options=pcsv.ReadOptions(
                 block_size=block_size,
-                use_threads=False,  # in order, with physical line numbers for ragged rows
+                use_threads=False,  # in order; errors name the row ("Row #N") only then
                 encoding=config.encoding,
                 column_names=None if config.header else list(schema.names),
             ),
-            parse_options=pcsv.ParseOptions(
-                delimiter=config.delimiter, invalid_row_handler=on_invalid
-            ),
+            # No invalid_row_handler: pyarrow decodes a ragged row as UTF-8 before calling it,
+            # and a row that is not UTF-8 would then print "Exception ignored" on stderr.
+            parse_options=pcsv.ParseOptions(delimiter=config.delimiter),
             convert_options=convert,
         )
 
-    def _read_error(self, exc: Exception, invalid: list[Any]) -> DataError:
+    def _read_error(self, exc: Exception) -> DataError:
         path, encoding = self.config.path, self.config.encoding
-        if invalid:
-            row = invalid[0]
-            line = f"line {row.number}" if row.number is not None else "a row"
+        if ragged := _RAGGED_ROW.search(str(exc)):
+            line, expected, found = ragged.groups()
             return DataError(
-                f"{path}, {line}: expected {row.expected_columns} fields, "
-                f"found {row.actual_columns}",
+                f"{path}, line {line}: expected {expected} fields, found {found}",
                 hint=f"fix the row; fields that contain {self.config.delimiter!r} must be quoted",
             )
         if isinstance(exc, UnicodeError) or "UTF8" in str(exc):
@@ -181,6 +200,13 @@ class CsvReader(SourceReader):
                 f"{path} is not valid {encoding} text{detail}",
                 hint="set `encoding:` of the source to the file's encoding (e.g. latin-1), "
                 "or re-encode the file",
+            )
+        if "straddling object" in str(exc):  # one row does not fit in a parsed block
+            return DataError(
+                f"{path}: a row is longer than {_BLOCK_BYTES:,} bytes, the most ferryml parses "
+                "at once",
+                hint="check that the file is CSV with a line break after each row; "
+                "split fields this long",
             )
         if "Empty CSV file" in str(exc):
             return DataError(
@@ -205,6 +231,8 @@ def _locate_decode_error(path: Path, encoding: str) -> tuple[int, int] | None:
             except UnicodeDecodeError as exc:
                 before = bytes(exc.object[: exc.start])
                 return consumed - pending + exc.start + 1, lines + before.count(b"\n")
+            except UnicodeError:  # no position, e.g. UTF-16 without its byte-order mark
+                return consumed - pending + 1, lines
             lines += chunk.count(b"\n")
             consumed += len(chunk)
     return None
