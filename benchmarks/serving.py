@@ -27,32 +27,23 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pyarrow.parquet as pq
-from typer.testing import CliRunner
 
 from _harness import write_result
-from ferryml.cli import app as cli
+from _workspace import free_port, quickstart
 
 ROOT = Path(__file__).resolve().parent
 SETTINGS = ["training.models.ebm.outer_bags=1"]  # the reference project, one EBM bag
 DURATION_S = 10
 TOKEN = "benchmark-admin-token"
 SHADOW_SAMPLE = re.compile(r"^(ferry_shadow_\w+(?:\{[^}]*\})?) ([\d.e+]+)$", re.M)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
@@ -154,12 +145,8 @@ def wait_shadow_ready(url: str, seconds: float = 120) -> None:
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    work = Path(tempfile.mkdtemp(prefix="ferryml-bench-serving-"))
-    root = work / "ws"
+    work, root = quickstart("ferryml-bench-serving-", SETTINGS)
     sets = [a for s in SETTINGS for a in ("--set", s)]
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
-    if result.exit_code != 0:
-        raise SystemExit(result.output)
     config = root / "configs" / "ferry.yaml"
 
     from ferryml.config.loader import load_config
