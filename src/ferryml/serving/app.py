@@ -16,7 +16,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -31,6 +31,9 @@ from ferryml.serving.explanations import REQUEST_ID
 from ferryml.serving.request import YEARS_PATTERN
 from ferryml.serving.routing import Routing
 from ferryml.serving.service import Answer, ScoringService
+
+if TYPE_CHECKING:
+    from ferryml.config.loader import LoadedConfig
 
 CONFIG_ENV = "FERRY_CONFIG"
 SETS_ENV = "FERRY_SERVE_SET"
@@ -470,14 +473,21 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     return app
 
 
-def app_from_environment() -> FastAPI:
-    """The app of the project in ``$FERRY_CONFIG`` (what each uvicorn worker imports)."""
+def config_from_environment() -> LoadedConfig:
+    """The project config of ``$FERRY_CONFIG`` with the overrides of ``$FERRY_SERVE_SET``, as
+    a scoring process started without a command line (a uvicorn worker, a function) sees it."""
     from ferryml.config.loader import load_config
-    from ferryml.pipeline import ProjectContext
 
     config = Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
     sets = [line for line in os.environ.get(SETS_ENV, "").splitlines() if line]
-    loaded = load_config(config, overrides=sets)
+    return load_config(config, overrides=sets)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the project in ``$FERRY_CONFIG`` (what each uvicorn worker imports)."""
+    from ferryml.pipeline import ProjectContext
+
+    loaded = config_from_environment()
 
     def open_service() -> ScoringService:
         return ScoringService.open(ProjectContext.open(loaded, create=False))
@@ -485,4 +495,10 @@ def app_from_environment() -> FastAPI:
     return create_app(open_service)
 
 
-__all__ = ["CONFIG_ENV", "SETS_ENV", "app_from_environment", "create_app"]
+__all__ = [
+    "CONFIG_ENV",
+    "SETS_ENV",
+    "app_from_environment",
+    "config_from_environment",
+    "create_app",
+]

@@ -45,7 +45,6 @@ import asyncio
 import atexit
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -92,14 +91,11 @@ class LambdaFunction:
         """Load the project of ``$FERRY_CONFIG`` and open the app's lifespan."""
         from mangum import Mangum
 
-        from ferryml.config.loader import load_config
         from ferryml.pipeline import ProjectContext
-        from ferryml.serving.app import CONFIG_ENV, SETS_ENV, create_app
+        from ferryml.serving.app import config_from_environment, create_app
         from ferryml.serving.service import ScoringService
 
-        config = Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
-        sets = [line for line in os.environ.get(SETS_ENV, "").splitlines() if line]
-        loaded = load_config(config, overrides=sets)
+        loaded = config_from_environment()
         serving = loaded.config.serving
         spool = Path(tempfile.gettempdir()) / SPOOL / uuid.uuid4().hex[:16]
         serving = serving.model_copy(
