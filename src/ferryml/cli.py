@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +40,7 @@ from ferryml.cli_governance import card as _card
 from ferryml.cli_governance import governance_app
 from ferryml.cli_lineage import lineage_app
 from ferryml.cli_monitor import monitor_app
+from ferryml.cli_quickstart import quickstart as _quickstart
 from ferryml.cli_serving import ab_app, labels_app
 from ferryml.cli_serving import serve as _serve
 from ferryml.cli_serving import simulate as _simulate
@@ -78,6 +79,7 @@ app.add_typer(ab_app, name="ab")
 app.add_typer(batch_app, name="batch")
 app.add_typer(monitor_app, name="monitor")
 app.command("explain")(_explain)
+app.command("quickstart")(_quickstart)
 app.add_typer(lineage_app, name="lineage")
 app.command("approve")(_approve)
 app.command("card")(_card)
@@ -176,110 +178,6 @@ def generate(
     with _progress_bar("generating days") as progress:
         manifest = generate_data(context, out_dir, progress)
     _print_manifest(manifest)
-
-
-@app.command()
-@_friendly_errors
-def quickstart(
-    workspace: Annotated[
-        Path, typer.Option(help="Workspace directory (created with a starter config if absent).")
-    ] = Path("ferry-quickstart"),
-    set_: SetOption = None,
-) -> None:
-    """Run the lifecycle on embedded defaults: no services, no setup.
-
-    Today it creates a workspace, generates the reference fraud data with its drift
-    scenarios, ingests it (validation, quarantine, versioning), builds the training set from
-    the feature store and loads the online store, trains LightGBM, a logistic baseline and an
-    EBM in MLflow, gates all three (quality, latency, fairness, edge cases, the champion),
-    gives the best one that passed what the governance policy requires (its model card, an
-    explanation report, and approvals by labelled stand-ins for the people a real project
-    needs) and promotes it to champion, recording every step on the audit trail.
-    Later stages join as they land; it never reports a stage that did not run.
-    """
-    from ferryml.cli_features import print_build
-    from ferryml.cli_gates import print_session
-    from ferryml.cli_training import print_training
-    from ferryml.evaluation.project import gate_runs
-    from ferryml.evaluation.promotion import promote
-    from ferryml.governance.demo import meet_policy_as_stand_in
-    from ferryml.pipeline import (
-        build_feature_store,
-        generate_data,
-        ingest_data,
-        record_new_workspace,
-    )
-    from ferryml.training.project import train_project
-    from ferryml.workspace import CONFIG_RELATIVE_PATH, write_starter_config
-
-    config_path = workspace / CONFIG_RELATIVE_PATH
-    created = not config_path.exists()
-    if created:
-        write_starter_config(workspace, "fraud")
-    context = open_project(_load(config_path, {}, set_))
-    if created:
-        record_new_workspace(context)
-    out.rule("[bold]ferryml quickstart")
-    out.print(f"workspace: {context.workspace.root} ({'created' if created else 'reused'})")
-    with _progress_bar("1/5 generate data") as progress:
-        manifest = generate_data(context, None, progress)
-    _print_manifest(manifest)
-    # Replay on event time: ingestion happens the day after the generated period ends.
-    synth = context.loaded.config.data.synth
-    as_of = datetime.combine(synth.end + timedelta(days=1), time(), tzinfo=UTC)
-    with _progress_bar("2/5 ingest (pseudonymize, validate, version)") as progress:
-        result = ingest_data(context, "transactions", _rows_only(progress), as_of=as_of)
-    _print_ingest(result)
-    with out.status("3/5 features: point-in-time training set, Feast registry, online store"):
-        built = build_feature_store(context, result.version.ref, as_of=as_of)
-    print_build(built)
-    with out.status("4/5 train: time split, delayed labels, MLflow runs") as status:
-
-        def training_progress(name: str) -> None:
-            status.update(f"4/5 train: {name} (MLflow run, model, plots, lineage)")
-
-        training = train_project(
-            context, build=built.build, as_of=as_of, progress=training_progress, register=False
-        )
-    print_training(training)
-    with out.status("5/5 gates: quality, latency, fairness, edge cases, champion") as status:
-
-        def gate_progress(step: str) -> None:
-            status.update(f"5/5 gates: {step}")
-
-        runs = [model.run_id for model in training.result.models]
-        session = gate_runs(context, runs, progress=gate_progress)
-    print_session(session)
-    if session.best is not None and session.best.candidate.run_id:
-        run_id = session.best.candidate.run_id
-        with out.status("the governance policy: what promotion requires…"):
-            stand_in = meet_policy_as_stand_in(context, run_id)
-        if stand_in.explanation is not None:
-            out.print(f"[green]✓[/green] explanation report: {stand_in.explanation}")
-        for approval in stand_in.approvals:
-            out.print(
-                f"[green]✓[/green] approved by {approval.approver}: a stand-in for the person "
-                "the policy requires (`ferry approve VERSION` in a real project)"
-            )
-        promoted = promote(context, run_id)
-        out.print(
-            f"[green]✓[/green] promoted {promoted.name} version {promoted.version} "
-            f"({session.best.candidate.label}) to champion"
-        )
-    else:
-        out.print("nothing promoted: the champion, if any, stays")
-    verified = context.audit.verify()
-    out.print(
-        f"[green]✓[/green] audit trail verified: {verified} entries, signed chain and head "
-        "checkpoint intact"
-    )
-    out.print(
-        "Stages that ran: generate, ingest (pseudonymize, validate, quarantine, version), "
-        "features (training set, feature store), training (three model kinds in MLflow), gates "
-        "(the best passing model promoted). Not run by quickstart yet: serve the champion with "
-        "`ferry serve`, replay traffic with `ferry simulate`, judge it with `ferry monitor "
-        "report --from DAY --to DAY`."
-    )
 
 
 @app.command()

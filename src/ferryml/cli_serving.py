@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -147,8 +147,30 @@ def simulate(
     dataset: Annotated[
         str | None, typer.Option(help="DATASET or DATASET@VERSION (default: latest).")
     ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="Replay the period of one of the generator's drift scenarios "
+            "(holiday_season, new_fraud_pattern, …; those in effect in data.synth).",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--from",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="Replay from this UTC time on.",
+            show_default=False,
+        ),
+    ] = None,
     days: Annotated[
-        int | None, typer.Option(min=1, help="Replay only the last N days of the data.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --scenario or --from: the first N days from there; alone: the last N "
+            "days of the data.",
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many events.")] = None,
     speed: Annotated[
@@ -159,6 +181,15 @@ def simulate(
             "Default: as fast as the server answers.",
         ),
     ] = None,
+    batch: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Events per call: 1 posts each to /v1/score, more post them together to "
+            "/v1/score/batch (each still routed, scored and logged on its own).",
+        ),
+    ] = 1,
     labels: Annotated[
         bool, typer.Option("--labels/--no-labels", help="Post delayed labels as they arrive.")
     ] = True,
@@ -167,11 +198,14 @@ def simulate(
 ) -> None:
     """Replay stored transactions through the scoring API, in event-time order.
 
-    Each event is scored with its own event time; each chargeback is posted to /v1/labels
-    once the replay has passed the moment it arrived. The prediction log then holds real
-    traffic for monitoring.
+    Each event is scored with its own event time; each delayed label (a chargeback) is
+    posted to /v1/labels once the replay has passed the moment it arrived. The prediction log
+    then holds real traffic for monitoring. --url drives a server on another host.
 
-    Example: [bold]ferry simulate --days 7 --speed 3600[/bold]
+    Examples: [bold]ferry simulate --days 7 --speed 3600[/bold] (the last week, an hour per
+    second); [bold]ferry simulate --scenario holiday_season --days 14 --batch 50[/bold] (the
+    season's first two weeks, as fast as the server answers);
+    [bold]ferry simulate --url http://scoring.internal:8000 --from 2025-12-01[/bold]
     """
     import httpx2 as httpx
     import pyarrow.compute as pc
@@ -180,7 +214,7 @@ def simulate(
     from ferryml.features.project_store import ProjectFeatureStore
     from ferryml.pipeline import resolve_version
     from ferryml.serving.request import RequestFields
-    from ferryml.serving.simulate import replay
+    from ferryml.serving.simulate import replay, scenario_period, select_period
 
     loaded = load(config, {}, set_)
     context = open_project(loaded, create=False)
@@ -191,14 +225,17 @@ def simulate(
     version = resolve_version(context, dataset or (next(iter(names)) if len(names) == 1 else ""))
     table = read_events(store.feature_set, version.path)
     time_field = schema.columns_with_role("event_time")[0]
-    table = table.sort_by(time_field)
-    if days is not None:
-        last = pc.max(table.column(time_field)).as_py()
-        from datetime import timedelta
-
-        table = table.filter(pc.greater(table.column(time_field), last - timedelta(days=days)))
-    if limit is not None:
-        table = table.slice(0, limit)
+    first = start.replace(tzinfo=start.tzinfo or UTC) if start is not None else None
+    end = None
+    if scenario is not None:
+        scenario_start, end = scenario_period(loaded.config.data.synth, scenario)
+        first = max(first, scenario_start) if first is not None else scenario_start
+    if days is not None and first is not None:
+        end = min(end, first + timedelta(days=days)) if end else first + timedelta(days=days)
+    elif days is not None and table.num_rows:
+        first = pc.max(table.column(time_field)).as_py() - timedelta(days=days)
+        first += timedelta(microseconds=1)  # the last N days: (last - N days, last]
+    table = select_period(table, time_field, start=first, end=end, limit=limit)
     fields = RequestFields.of(schema, store.feature_set.event_columns)
     label = schema.columns_with_role("label")
     label_time = schema.columns_with_role("label_time")
@@ -214,6 +251,7 @@ def simulate(
             label_field=label[0] if labels and label else None,
             label_time_field=label_time[0] if labels and label_time else None,
             speed=speed,
+            batch=batch,
             progress=lambda done: bar(done, table.num_rows),
         )
     out.print(

@@ -51,10 +51,43 @@ class ManualClock:
         return self.set(self._now + delta)
 
 
+class EventClock:
+    """The time of the latest event seen: a server replaying past traffic lives in it.
+
+    A replay sends months of events in minutes; with this clock, whatever a server times
+    (a canary step's dwell, the prediction log's ``ts``, a label's arrival) moves with the
+    events it scores rather than with the wall. Before the first event it tells the wall
+    time; after, never less than the latest event (a late event does not move it back)::
+
+        >>> clock = EventClock()
+        >>> clock.observe(datetime(2025, 12, 1, tzinfo=UTC)).isoformat()
+        '2025-12-01T00:00:00+00:00'
+        >>> clock.observe(datetime(2025, 11, 30, tzinfo=UTC)).isoformat()
+        '2025-12-01T00:00:00+00:00'
+
+    Only for replays and simulations (``serving.clock: event``): in production an event
+    time is the client's claim, not the server's time.
+    """
+
+    def __init__(self) -> None:
+        self._latest: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._latest if self._latest is not None else datetime.now(UTC)
+
+    def observe(self, when: datetime) -> datetime:
+        """Move to ``when`` if it is later than every event seen; return the time now."""
+        when = _require_aware(when)
+        latest = self._latest
+        if latest is None or when > latest:
+            self._latest = when  # one assignment: safe from several threads
+        return self.now()
+
+
 def _require_aware(when: datetime) -> datetime:
     if when.tzinfo is None:
         raise ValueError(f"clock times must be timezone-aware, got naive {when.isoformat()}")
     return when.astimezone(UTC)
 
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "EventClock", "ManualClock", "SystemClock"]

@@ -29,7 +29,7 @@ SETS = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectContext]:
     root = tmp_path_factory.mktemp("explain") / "ws"
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *SETS])
+    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *SETS])
     assert result.exit_code == 0, result.output
     loaded = load_config(root / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     context = ProjectContext.open(loaded)

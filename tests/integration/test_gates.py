@@ -104,7 +104,7 @@ class Noisy(Wrapped):
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("gates") / "ws"
-    code, output = invoke("quickstart", "--workspace", str(root), *SETS)
+    code, output = invoke("quickstart", "--no-loop", "--workspace", str(root), *SETS)
     assert code == 0, output
     return root
 

@@ -111,7 +111,7 @@ def workspace(
         assert result.exit_code == 0, result.output
         result = ws.cli("ingest", "transactions", "--as-of", "2025-10-31")
         assert result.exit_code == 0, result.output
-        result = runner.invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+        result = runner.invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
         assert result.exit_code == 0, result.output
         yield ws
 

@@ -28,7 +28,7 @@ runner = CliRunner()
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("governance") / "ws"
     sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
-    result = runner.invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    result = runner.invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     return root
 

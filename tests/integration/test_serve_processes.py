@@ -59,7 +59,7 @@ def free_port() -> int:
 
 def quickstarted(root: Path, extra: tuple[str, ...] = ()) -> Path:
     sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     return root
 

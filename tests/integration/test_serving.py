@@ -39,7 +39,7 @@ from ferryml.storage.tables import labels, predictions
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectContext]:
     root = tmp_path_factory.mktemp("serving") / "ws"
     sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     loaded = load_config(root / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     context = ProjectContext.open(loaded)
@@ -891,7 +891,9 @@ def test_a_canary_advances_while_it_behaves_and_rolls_back_when_its_scores_shift
         follower.start()
 
 
-def replay_rows(client: TestClient, service: ScoringService, rows: list[dict[str, Any]]) -> Any:
+def replay_rows(
+    client: TestClient, service: ScoringService, rows: list[dict[str, Any]], batch: int = 1
+) -> Any:
     """``ferry simulate``'s replay of raw transaction rows (their labels with them)."""
     from ferryml.serving.simulate import replay
 
@@ -903,11 +905,13 @@ def replay_rows(client: TestClient, service: ScoringService, rows: list[dict[str
         id_field="transaction_id",
         label_field="is_fraud",
         label_time_field="label_time",
+        batch=batch,
     )
 
 
+@pytest.mark.parametrize("batch", [1, 32])
 def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
-    client: TestClient, service: ScoringService, context: ProjectContext
+    client: TestClient, service: ScoringService, context: ProjectContext, batch: int
 ) -> None:
     from datetime import timedelta
 
@@ -922,14 +926,15 @@ def test_a_replay_scores_in_event_time_and_labels_arrive_in_their_time(
         row["is_fraud"] = 1
         row["label_time"] = end + timedelta(days=3)
     for index, row in enumerate(rows):
-        row["transaction_id"] = f"replay-{index}"
-    stats = replay_rows(client, service, rows)
+        row["transaction_id"] = f"replay-{batch}-{index}"  # batched: every event on its own
+    stats = replay_rows(client, service, rows, batch)
     assert (stats.sent, stats.answered, stats.failed) == (300, 300, 0)
     assert stats.labels_pending >= 5 and stats.labels_sent + stats.labels_pending >= 45
     assert stats.labels_new == stats.labels_sent > 0
     service.log.flush()
     logged = [orjson.loads(line) for line in service.log.path.read_bytes().splitlines()]
-    times = [r["event_time"] for r in logged if str(r.get("event_id", "")).startswith("replay-")]
+    ours = [r for r in logged if str(r.get("event_id", "")).startswith(f"replay-{batch}-")]
+    times = [r["event_time"] for r in ours]
     assert times == sorted(times) and len(times) == 300  # scored in event-time order
 
 

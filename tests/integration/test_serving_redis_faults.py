@@ -41,7 +41,7 @@ def settings(own_redis: OwnRedis) -> list[str]:
 def workspace(tmp_path_factory: pytest.TempPathFactory, settings: list[str]) -> Path:
     root = tmp_path_factory.mktemp("redis-faults") / "ws"
     sets = [arg for setting in settings for arg in ("--set", setting)]
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
     return root
 

@@ -33,3 +33,20 @@ def test_manual_clock_normalizes_to_utc_and_never_goes_back() -> None:
 def test_manual_clock_rejects_naive_times() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         ManualClock(datetime(2026, 1, 1))
+
+
+def test_event_clock_tells_the_wall_until_an_event_then_the_latest_event() -> None:
+    from ferryml.clock import EventClock
+
+    clock = EventClock()
+    before = datetime.now(UTC)
+    assert before <= clock.now() <= datetime.now(UTC)  # no event yet: the wall
+    december = datetime(2025, 12, 1, 9, tzinfo=UTC)
+    assert clock.observe(december) == december == clock.now()
+    assert clock.observe(december - timedelta(days=1)) == december  # a late event: no going back
+    paris = timezone(timedelta(hours=1))
+    later = clock.observe(datetime(2025, 12, 1, 12, tzinfo=paris))
+    assert later == datetime(2025, 12, 1, 11, tzinfo=UTC) and later.tzinfo == UTC
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.observe(datetime(2025, 12, 2))
+    assert isinstance(clock, Clock)

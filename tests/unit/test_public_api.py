@@ -35,6 +35,7 @@ PACKAGES = [
     "ferryml.monitoring.stats",
     "ferryml.explain",
     "ferryml.registry",
+    "ferryml.quickstart",
 ]
 
 

@@ -41,6 +41,22 @@ class Retraining:
     failed_gates: dict[str, list[str]] = field(default_factory=dict)
 
 
+def retraining_held(context: ProjectContext, now: datetime) -> str | None:
+    """Why the policy does not let a retraining start at ``now`` (None: it does)."""
+    policy = context.loaded.config.monitoring.retraining
+    if not policy.enabled:
+        return "monitoring.retraining.enabled is false"
+    _, last = SharedState(context.engine, context.workspace.project).read(LAST_RETRAIN)
+    if last is not None:
+        since = now - datetime.fromisoformat(last)
+        if since < timedelta(days=policy.cooldown_days):
+            return (
+                f"the last training was {since.total_seconds() / 86_400:.1f} days ago "
+                f"(monitoring.retraining.cooldown_days: {policy.cooldown_days:g})"
+            )
+    return None
+
+
 def retrain_if_asked(
     context: ProjectContext,
     alerts: Sequence[Alert],
@@ -57,19 +73,10 @@ def retrain_if_asked(
     asked = sorted({alert.rule for alert in alerts if alert.retrain})
     if not asked:
         return None
-    policy = context.loaded.config.monitoring.retraining
-    if not policy.enabled:
-        return Retraining(asked, skipped="monitoring.retraining.enabled is false")
+    held = retraining_held(context, now)
+    if held is not None:
+        return Retraining(asked, skipped=held)
     state = SharedState(context.engine, context.workspace.project)
-    _, last = state.read(LAST_RETRAIN)
-    if last is not None:
-        since = now - datetime.fromisoformat(last)
-        if since < timedelta(days=policy.cooldown_days):
-            return Retraining(
-                asked,
-                skipped=f"the last retraining was {since.total_seconds() / 86_400:.1f} days ago "
-                f"(monitoring.retraining.cooldown_days: {policy.cooldown_days:g})",
-            )
     state.write(LAST_RETRAIN, now.isoformat(), actor="monitor")  # before: a crash waits too
     training = train_project(context, register=False, progress=progress)
     runs = [model.run_id for model in training.result.models]
@@ -91,4 +98,4 @@ def retrain_if_asked(
     return Retraining(asked, runs=runs, challenger=challenger, failed_gates=failed)
 
 
-__all__ = ["LAST_RETRAIN", "Retraining", "retrain_if_asked"]
+__all__ = ["LAST_RETRAIN", "Retraining", "retrain_if_asked", "retraining_held"]

@@ -485,12 +485,14 @@ def config_from_environment() -> LoadedConfig:
 
 def app_from_environment() -> FastAPI:
     """The app of the project in ``$FERRY_CONFIG`` (what each uvicorn worker imports)."""
+    from ferryml.clock import EventClock, SystemClock
     from ferryml.pipeline import ProjectContext
 
     loaded = config_from_environment()
 
     def open_service() -> ScoringService:
-        return ScoringService.open(ProjectContext.open(loaded, create=False))
+        clock = EventClock() if loaded.config.serving.clock == "event" else SystemClock()
+        return ScoringService.open(ProjectContext.open(loaded, clock, create=False))
 
     return create_app(open_service)
 

@@ -12,9 +12,10 @@ the step began (pooled across workers: it is the database, not one worker's memo
 - the difference in approval rate.
 
 A breach rolls the routing back to ``single`` at once; a step that held advances the weight
-to the next one; the last step holds (promotion stays a decision: ``ferry promote``). Every
-worker runs the same tick; each write is a compare-and-set on the routing's revision, so a
-step is taken once however many workers decide it at the same moment.
+to the next one; the last step holds, its state marked ``complete`` once it has held for its
+dwell (promotion stays a decision: ``ferry promote``). Every worker runs the same tick; each
+write is a compare-and-set on a revision, so a step is taken once however many workers
+decide it at the same moment.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class CanaryController:
         if not value or value.get("strategy") != "canary":
             return None
         routing = Routing.model_validate(value)
-        _, step = self.state.read(CANARY)
+        step_revision, step = self.state.read(CANARY)
         if not step or step.get("routing_revision") != revision:
             # a new canary (or one an admin changed): its step starts now
             self._start_step(routing, revision, actor)
@@ -150,6 +151,11 @@ class CanaryController:
             return Decision("hold", routing.weight, [])
         higher = [s for s in self.config.steps if s > routing.weight]
         if not higher:
+            done = {**step, "status": "complete"}  # said once, for whoever waits on it
+            if step.get("status") != "complete" and self.state.write_if(
+                CANARY, done, step_revision, actor=actor
+            ):
+                self._record(actor, "serving.canary.complete", routing, [])
             return Decision("complete", routing.weight, ["the last step held"])
         moved = routing.model_copy(update={"weight": higher[0]})
         new_revision = self.state.write_if(ROUTING, moved.model_dump(), revision, actor=actor)

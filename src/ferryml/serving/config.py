@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -129,6 +130,13 @@ class ServingConfig(StrictModel):
     )
     admin_token_file: Path | None = Field(
         default=None, description="File holding the admin token, relative to paths.root."
+    )
+    clock: Literal["wall", "event"] = Field(
+        default="wall",
+        description="wall: the server's time is the machine's. event: it is the latest event "
+        "time scored, so that a replay of past traffic (ferry quickstart, ferry simulate) "
+        "moves canary steps, the prediction log's times and label arrivals with the events "
+        "instead of the wall; never in production, where an event time is the client's claim.",
     )
     metrics_directory: Path = Field(
         default=Path(".serving/prometheus"),

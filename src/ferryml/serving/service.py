@@ -14,12 +14,13 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
+from ferryml.clock import EventClock
 from ferryml.errors import FerryError, InvalidInputError
 from ferryml.serving import metrics
 from ferryml.serving.canary import CanaryController
@@ -95,6 +96,9 @@ class ScoringService:
         """The challenger's shadow process, while the routing is ``shadow``."""
         self._starts = 0
         self._load = load
+        clock = context.clock
+        self._observe = clock.observe if isinstance(clock, EventClock) else None
+        """``serving.clock: event``: each scored event moves the service's clock."""
         self._explained: dict[str, Deployment] = {}
         """Versions loaded to explain past decisions (neither served nor challenging)."""
         self.follower: Follower | None = None
@@ -230,6 +234,10 @@ class ScoringService:
     def _score_event(
         self, request_id: str, event: dict[str, Any], start: int, endpoint: str
     ) -> dict[str, Any]:
+        if self._observe is not None:
+            when = event.get(self.fields.time_field)
+            if isinstance(when, datetime):
+                self._observe(when)
         arm, deployment = self._route(event)
         failure = None
         try:
@@ -330,7 +338,7 @@ class ScoringService:
             {
                 **extra,
                 "request_id": request_id,
-                "ts": datetime.now(UTC).isoformat(),
+                "ts": self.context.clock.now().isoformat(),
                 "event_id": event.get(self.fields.id_field),
                 "event_time": iso_time(event.get(self.fields.time_field)),
                 "status": answer.status,
@@ -354,7 +362,7 @@ class ScoringService:
         self.log.append(
             {
                 "request_id": request_id,
-                "ts": datetime.now(UTC).isoformat(),
+                "ts": self.context.clock.now().isoformat(),
                 "event_id": event_id if isinstance(event_id, str) else None,
                 "status": answer.status,
                 "degraded": False,
@@ -381,7 +389,7 @@ class ScoringService:
         self.log.append(
             {
                 "request_id": request_id,
-                "ts": datetime.now(UTC).isoformat(),
+                "ts": self.context.clock.now().isoformat(),
                 "status": 200,
                 "model": deployment.info,
                 "arm": "invocations",

@@ -149,7 +149,7 @@ def test_audit_verify_fails_on_an_edited_entry(tmp_path: Path) -> None:
 
 def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> None:
     workspace = tmp_path / "qs"
-    code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
+    code, output = invoke("quickstart", "--no-loop", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     assert "fraud rate" in output
     # config, init, generate, ingest, validate, features build, materialize, model train,
@@ -164,11 +164,11 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
         assert model in text
     assert "champion: none yet" in text
     assert re.search(r"✓ promoted fraud version 1 \((lightgbm|logistic|ebm) [0-9a-f]{8}\)", text)
-    assert "Not run by quickstart yet" in text and "ferry monitor report" in text
+    assert "Stopped after the first champion (--no-loop)" in text and "ferry monitor" in text
     assert "quarantined" in output
     # a second run reuses the workspace and extends the same chain; the same data and seed
     # retrain the same model, which is not better than the champion: nothing is promoted
-    code, output = invoke("quickstart", "--workspace", str(workspace), *TRAINABLE)
+    code, output = invoke("quickstart", "--no-loop", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     text = " ".join(output.split())
     assert "reused" in output
@@ -250,7 +250,7 @@ def test_init_force_cannot_give_a_workspace_to_another_project(tmp_path: Path) -
 
 def test_quickstart_never_fills_a_directory_of_the_users(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    code, output = invoke("quickstart", "--workspace", str(tmp_path), *SMALL_PERIOD)
+    code, output = invoke("quickstart", "--no-loop", "--workspace", str(tmp_path), *SMALL_PERIOD)
     assert code == 1
     assert "not empty" in output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
