@@ -5,10 +5,7 @@ never a downloaded one), and a real `ferry serve` to point the browser at."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,10 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
-import pytest
-
-from conftest import require_tool
+from conftest import answering, free_port, require_tool
 
 CHROMIUM_INSTALL = "apt-get install -y chromium chromium-driver"
 
@@ -82,45 +76,17 @@ def parse_page(html: str) -> PageParser:
     return parser
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def ferry_serve(config: Path, settings: list[str]) -> Iterator[str]:
-    """`ferry serve` (one worker) on a free port until it is ready; its base URL. Stopped
-    with SIGTERM at the end (killed if it does not stop within 30 s)."""
+    """`ferry serve` (one worker) on a free port until it is ready; its base URL."""
     port = free_port()
     sets = [arg for setting in settings for arg in ("--set", setting)]
     command = [sys.executable, "-m", "ferryml", "serve", "-c", str(config), "--port", str(port),
                "--workers", "1", *sets]  # fmt: skip
-    log = config.parent.parent / f"serve-ui-{port}.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=os.environ)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"ferry serve exited with {server.returncode}: {log.read_text()}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"ferry serve was not ready within 120 s: {log.read_text()}")
-            time.sleep(0.3)
+    log = config.parent.parent / f"serve-ui-{port}.log"
+    with answering(command, f"{url}/health/ready", log, timeout=120, env=os.environ):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @contextmanager

@@ -1419,7 +1419,7 @@ def test_the_overview_page_shows_what_is_served_routed_gated_and_monitored(
         row.data["version"]: row.cells for row in page.rows["models"] if row.kind == "version"
     }
     for registered in registry.versions():
-        assert versions[registered.version][1].split() == list(registered.aliases)
+        assert versions[registered.version][1].split() == list(registered.aliases or ["—"])
     revision, _ = SharedState(context.engine, context.workspace.project).read("routing")
     (routing,) = page.rows["routing"]
     assert routing.cells[0] == service.routed[0].strategy and routing.cells[4] == str(revision)
