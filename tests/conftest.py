@@ -105,6 +105,48 @@ def require_tool(name: str, install: str) -> Path:
     return Path(found)
 
 
+def free_port() -> int:
+    """A loopback port free now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def answering(
+    command: list[str], ready_url: str, log: Path, *, timeout: float = 60, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` started (its output in ``log``) and waited for until ``ready_url`` answers
+    200; it fails the test if the process exits or does not answer within ``timeout`` seconds.
+    Stopped with SIGTERM at the end, killed after 30 s."""
+    import httpx2 as httpx
+
+    name = " ".join([Path(command[0]).name, *command[1:4]])
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **popen)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"{name} exited with {process.returncode}: {log.read_text()}")
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} did not answer within {timeout:g} s: {log.read_text()}")
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(
         host=POSTGRES_HOST,

@@ -145,6 +145,37 @@ class ModelRegistry:
             return None
         return self.get(str(max(int(v.version) for v in found)))
 
+    def versions(self, limit: int = 20) -> list[RegisteredVersion]:
+        """The newest ``limit`` versions, newest first, each with the aliases pointing at it
+        (empty when nothing was registered yet). A listing: files are not verified, and a
+        version registered without ferryml's tags is listed with an empty ``sha256``."""
+        client = self.tracker.client
+        with mlflow_errors(self.tracker.uri, f"list the versions of {self.name!r}"):
+            try:
+                aliases = client.get_registered_model(self.name).aliases or {}
+            except Exception as exc:
+                if is_missing(exc):
+                    return []
+                raise
+            found = client.search_model_versions(
+                f"name = '{self.name}'", max_results=limit, order_by=["version_number DESC"]
+            )
+        pointing: dict[str, list[str]] = {}
+        for alias, version in sorted(aliases.items()):
+            pointing.setdefault(str(version), []).append(alias)
+        return [
+            RegisteredVersion(
+                name=self.name,
+                version=str(v.version),
+                source=str(v.source),
+                run_id=v.run_id,
+                sha256=(v.tags or {}).get(SHA_TAG, ""),
+                aliases=tuple(pointing.get(str(v.version), ())),
+                tags=dict(v.tags or {}),
+            )
+            for v in found
+        ]
+
     def alias_version(self, alias: str) -> str | None:
         """The version ``alias`` points at, None when it points nowhere."""
         try:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +24,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import require_tool
+from conftest import answering, free_port, require_tool
 from deploy_metrics import exported, from_monitor, referenced, unexported
 from ferryml.cli_monitor import _finish
 from ferryml.errors import ServiceUnavailableError
@@ -47,46 +45,16 @@ FEATURES = ["amount", "risk"]
 WEIGHTS = np.array([0.02, 1.0])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Pushgateway on a free loopback port for the module; its URL."""
     binary = require_tool("prometheus-pushgateway", "make tools")
     port = free_port()
     log = tmp_path_factory.mktemp("pushgateway") / "pushgateway.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(binary), f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the Pushgateway exited with {process.returncode}: {log.read_text()}")
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the Pushgateway did not answer within 20 s: {log.read_text()}")
-            time.sleep(0.05)
+    command = [str(binary), f"--web.listen-address=127.0.0.1:{port}"]
+    with answering(command, f"{url}/-/ready", log, timeout=20):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _events(

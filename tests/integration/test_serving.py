@@ -1381,3 +1381,139 @@ def test_no_token_and_no_raw_request_reaches_the_logs(
     for text in stored:
         assert TOKEN not in text and wrong not in text
     assert junk not in stored[0]
+
+
+@pytest.fixture(scope="module")
+def monitored(context: ProjectContext, replayed_weeks: tuple[datetime, int]) -> dict[str, Any]:
+    """`ferry monitor report` over the replayed weeks, written where the overview page reads
+    (reports/monitoring): the report's JSON."""
+    import json
+
+    begin, _ = replayed_weeks
+    config = str(context.workspace.root / "configs" / "ferry.yaml")
+    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
+    period = ["--from", f"{begin:%Y-%m-%d}", "--to", f"{begin + timedelta(days=14):%Y-%m-%d}"]
+    result = CliRunner().invoke(cli, ["monitor", "report", "-c", config, *sets, *period])
+    assert result.exit_code == 0, result.output
+    stem = f"monitor-{begin:%Y-%m-%d}_{begin + timedelta(days=14):%Y-%m-%d}"
+    report: dict[str, Any] = json.loads(
+        (context.workspace.reports / "monitoring" / f"{stem}.json").read_text()
+    )
+    return report
+
+
+def test_the_overview_page_shows_what_is_served_routed_gated_and_monitored(
+    client: TestClient, service: ScoringService, context: ProjectContext, monitored: dict[str, Any]
+) -> None:
+    """GET /ui: the champion's version, the registry's aliases, the shared routing, every gate
+    report with a link that loads, drift per feature and each KPI of the latest monitoring
+    report; a corrupt report is said on the page (200), and nothing outside reports/ is served."""
+    from overview_browser import parse_page
+
+    response = client.get("/ui")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "script-src" not in response.headers["content-security-policy"]  # no script at all
+    page = parse_page(response.text)
+    assert {"models", "routing", "gates", "drift", "kpis", "reports"} <= set(page.sections)
+    (champion,) = [row for row in page.rows["models"] if row.data.get("arm") == "champion"]
+    assert champion.cells[1] == service.deployment.version
+    registry = service.follower.registry if service.follower else None
+    assert registry is not None
+    versions = {
+        row.data["version"]: row.cells for row in page.rows["models"] if row.kind == "version"
+    }
+    for registered in registry.versions():
+        assert versions[registered.version][1].split() == list(registered.aliases or ["—"])
+    revision, _ = SharedState(context.engine, context.workspace.project).read("routing")
+    (routing,) = page.rows["routing"]
+    assert routing.cells[0] == service.routed[0].strategy and routing.cells[4] == str(revision)
+
+    gate_files = sorted((context.workspace.reports / "gates").glob("gate-*.json"))
+    gates = page.rows["gates"]
+    assert len(gates) == min(len(gate_files), 10) >= 3  # quickstart gated three candidates
+    verdicts = {row.cells[0]: row.cells[2] for row in gates}
+    assert "passed" in verdicts.values() and "failed" in verdicts.values()
+    gate_links = [link for link in page.links if link.startswith("/ui/reports/gates/")]
+    assert len(gate_links) >= len(gates)
+    loaded = client.get(gate_links[0])
+    assert loaded.status_code == 200 and "<title>ferryml gates — " in loaded.text
+
+    latest = monitored["windows"][-1]
+    drift = {row.data["feature"]: row.cells for row in page.rows["drift"]}
+    columns = {c["column"]: c for c in latest["data_drift"]["columns"]}
+    assert set(drift) == set(columns)
+    for name, cells in drift.items():
+        assert (cells[2] == "drifted") == (columns[name]["status"] == "drift")
+    kpis = {row.cells[0]: row.cells[1:] for row in page.rows["kpis"]}
+    assert set(kpis) == {name.replace("_", " ") for name in latest["business"]}
+    assert len(kpis["approval rate"]) == len(monitored["windows"])
+    assert f"{latest['business']['approval_rate']:.4g}" == kpis["approval rate"][-1]
+    for link in page.links:
+        if link.startswith("/ui/reports/"):
+            assert client.get(link).status_code == 200, link
+    assert any(link.startswith("/ui/reports/monitoring/") for link in page.links)
+    assert "http://127.0.0.1:5000/#/models/fraud" in page.links
+
+    corrupt = context.workspace.reports / "monitoring" / "monitor-9999-01-01_9999-01-08.json"
+    corrupt.write_text('{"windows": [')
+    try:
+        broken = parse_page(client.get("/ui").text)
+    finally:
+        corrupt.unlink()
+    assert (
+        "could not be read" in broken.sections["drift"] and corrupt.name in broken.sections["drift"]
+    )
+    assert "drift" not in broken.rows and broken.rows["gates"]  # the other sections stand
+    for path in ("%2e%2e/ferryml.db", "gates/%2e%2e/%2e%2e/ferryml.db", "gdpr", "explain/x.html"):
+        assert client.get(f"/ui/reports/{path}").status_code == 404, path
+
+
+@pytest.mark.slow
+def test_the_overview_page_renders_in_a_browser_from_a_real_ferry_serve(
+    context: ProjectContext, service: ScoringService, monitored: dict[str, Any]
+) -> None:
+    """`ferry serve` on the workspace, /ui in Debian's headless Chromium: every section with
+    its content, a report link followed to its page, no console error."""
+    import httpx2 as httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from overview_browser import chromium, ferry_serve
+
+    config = context.workspace.root / "configs" / "ferry.yaml"
+    own = [  # its own prediction log and metrics: the in-process service keeps its files
+        "serving.prediction_log.directory=data/predictions-ui",
+        "serving.metrics_directory=.serving/prometheus-ui",
+    ]
+    with ferry_serve(config, [*TRAINABLE_SETTINGS, *own]) as url, chromium() as browser:
+        browser.get(f"{url}/ui")
+        assert browser.title == f"ferryml overview — {context.workspace.project}"
+        section = {
+            name: browser.find_element(By.ID, name)
+            for name in ("models", "routing", "gates", "drift", "kpis", "reports")
+        }
+        champion = section["models"].find_element(By.CSS_SELECTOR, 'tr[data-arm="champion"]')
+        assert champion.find_elements(By.TAG_NAME, "td")[1].text == service.deployment.version
+        strategy = section["routing"].find_element(By.CSS_SELECTOR, "td.strategy").text
+        assert strategy == service.routed[0].strategy
+        drifted = [c["column"] for c in monitored["windows"][-1]["data_drift"]["columns"]]
+        row = section["drift"].find_element(By.CSS_SELECTOR, f'tr[data-feature="{drifted[0]}"]')
+        assert row.is_displayed() and row.find_elements(By.TAG_NAME, "td")[0].text == drifted[0]
+        gate = section["gates"].find_elements(By.CSS_SELECTOR, "tr.gate")
+        assert gate and gate[0].find_elements(By.TAG_NAME, "td")[2].text in {"passed", "failed"}
+        assert section["kpis"].find_elements(By.CSS_SELECTOR, "tr.kpi")
+        assert (
+            browser.find_element(By.ID, "mlflow-link")
+            .get_attribute("href")
+            .startswith("http://127.0.0.1:5000/")
+        )
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+
+        link = gate[0].find_element(By.LINK_TEXT, "HTML")
+        href = link.get_attribute("href")
+        link.click()
+        WebDriverWait(browser, 30).until(lambda b: b.title.startswith("ferryml gates — "))
+        assert browser.current_url == href
+        assert httpx.get(href, timeout=10).status_code == 200

@@ -31,6 +31,7 @@ from ferryml.serving.explanations import REQUEST_ID
 from ferryml.serving.request import YEARS_PATTERN
 from ferryml.serving.routing import Routing
 from ferryml.serving.service import Answer, ScoringService
+from ferryml.serving.ui import add_ui
 
 if TYPE_CHECKING:
     from ferryml.config.loader import LoadedConfig
@@ -444,6 +445,8 @@ def create_app(open_service: Callable[[], ScoringService]) -> FastAPI:
     async def models() -> Response:
         """What is served."""
         return _respond(Answer(200, service().models()))
+
+    add_ui(app, service)
 
     # the generated request schemas replace the placeholders once the service is known
     original = app.openapi

@@ -72,6 +72,26 @@ class ShadowConfig(StrictModel):
     )
 
 
+class UiConfig(StrictModel):
+    """The overview page ``GET /ui`` and the reports it links (``/ui/reports/...``)."""
+
+    enabled: bool = Field(default=True, description="Serve /ui and /ui/reports/ at all.")
+    mlflow_url: str = Field(
+        default="http://127.0.0.1:5000",
+        min_length=1,
+        max_length=2048,
+        pattern=r"^https?://",
+        description="Where the MLflow UI answers, as a browser reaches it (`ferry ui` listens "
+        "on port 5000 by default).",
+    )
+    row_reports: bool = Field(
+        default=False,
+        description="Also serve the validation and explanation reports: they show sample rows "
+        "of events (pseudonymized, still about people), so only where everyone who reaches the "
+        "serving port may read them.",
+    )
+
+
 class ServingConfig(StrictModel):
     """Real-time scoring over HTTP."""
 
@@ -138,6 +158,7 @@ class ServingConfig(StrictModel):
         "moves canary steps, the prediction log's times and label arrivals with the events "
         "instead of the wall; never in production, where an event time is the client's claim.",
     )
+    ui: UiConfig = Field(default_factory=UiConfig)
     metrics_directory: Path = Field(
         default=Path(".serving/prometheus"),
         description="Where the worker processes of one server keep their Prometheus counters "
@@ -146,4 +167,4 @@ class ServingConfig(StrictModel):
     )
 
 
-__all__ = ["CanaryConfig", "PredictionLogConfig", "ServingConfig", "ShadowConfig"]
+__all__ = ["CanaryConfig", "PredictionLogConfig", "ServingConfig", "ShadowConfig", "UiConfig"]
