@@ -22,6 +22,8 @@ import numpy as np
 
 from ferryml.clock import Clock, SystemClock
 from ferryml.data.synth import catalog
+from ferryml.data.synth.churn import generate_churn
+from ferryml.data.synth.churn_config import ChurnSynthConfig
 from ferryml.data.synth.config import SynthConfig
 from ferryml.data.synth.defects import ROW_DEFECTS, bad_data, null_mask
 from ferryml.data.synth.entities import Entities, build_entities
@@ -40,13 +42,15 @@ Progress = Callable[[int, int], None]
 
 
 def generate(
-    config: SynthConfig,
+    config: SynthConfig | ChurnSynthConfig,
     out_dir: Path,
     *,
     progress: Progress | None = None,
     clock: Clock | None = None,
 ) -> SynthManifest:
-    """Generate the dataset ``config`` describes into ``out_dir``, replacing it as a whole.
+    """Generate the dataset ``config`` describes into ``out_dir``, replacing it as a whole:
+    card transactions (:class:`SynthConfig`) or subscriber usage (:class:`ChurnSynthConfig`,
+    see :mod:`ferryml.data.synth.churn`).
 
     ``progress(done_days, total_days)`` is called after each day is written. Nothing appears
     in ``out_dir`` unless every file was written: a failure (or an exception raised by
@@ -68,7 +72,10 @@ def generate(
     clock = clock or SystemClock()
     try:
         with atomic_directory(out_dir) as tmp:
-            manifest = _generate_into(config, tmp, progress, clock)
+            if isinstance(config, ChurnSynthConfig):
+                manifest = generate_churn(config, tmp, progress, clock)
+            else:
+                manifest = _generate_into(config, tmp, progress, clock)
             (tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     except OSError as exc:
         raise DataError(
@@ -155,9 +162,11 @@ def _generate_into(
         period_end=config.end,
         days=config.days,
         rows=rows,
-        fraud_count=fraud,
-        fraud_rate=fraud / totals.rows if totals.rows else 0.0,
-        fraud_by_pattern=totals.by_pattern,
+        kind="fraud",
+        outcome="fraud",
+        positive_count=fraud,
+        positive_rate=fraud / totals.rows if totals.rows else 0.0,
+        positives_by_pattern=totals.by_pattern,
         active_scenarios=list(scenarios),
         scenarios=scenarios,
         bad_data=bad if "bad_data" in scenarios else {},

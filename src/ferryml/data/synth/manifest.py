@@ -41,16 +41,22 @@ class SynthManifest(BaseModel):
     period_end: date
     days: int
     rows: dict[str, int]
-    fraud_count: int
-    fraud_rate: float
-    fraud_by_pattern: dict[str, int]
+    kind: str
+    """The generator that wrote it (``data.synth.kind``)."""
+    outcome: str
+    """What a positive label means: ``fraud``, ``churn``."""
+    positive_count: int
+    positive_rate: float
+    """Share of event rows with a positive label (ground truth, whenever it becomes known)."""
+    positives_by_pattern: dict[str, int]
+    """Positives by the generator's ground-truth cause (fraud pattern, churn reason)."""
     active_scenarios: list[str]
     scenarios: dict[str, dict[str, Any]]
     """Resolved window and effective parameters of each active scenario."""
     bad_data: dict[str, int]
     """Ground truth of the bad-data scenario: rows per defect (see ``defects``)."""
     string_amount_partitions: list[str]
-    """Partitions whose ``amount`` column is a string (the wrong-type defect)."""
+    """Partitions whose amount column is a string (the fraud generator's wrong-type defect)."""
     nulls_injected: dict[str, int]
     """Rows whose value the missing-data scenario removed, per column."""
     files: list[FileEntry]
