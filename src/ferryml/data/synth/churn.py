@@ -73,7 +73,9 @@ class _Customers:
     annual: npt.NDArray[np.bool_]
     engagement: FloatArray
     slope: FloatArray
-    """Weekly log-change of usage: negative for customers who slowly disengage."""
+    """Weekly log-change of usage once it starts to change: negative for those who disengage."""
+    drift_start: IntArray
+    """The day a customer's usage starts to change (some were already drifting on day 0)."""
     payment_risk: FloatArray
     weekday: IntArray
     hour: IntArray
@@ -162,6 +164,7 @@ def _draw_customers(config: ChurnSynthConfig, rng: np.random.Generator) -> _Cust
         annual=rng.random(n) < _ANNUAL_SHARE,
         engagement=rng.gamma(4.0, 0.5, size=n),
         slope=np.where(disengaging, -rng.uniform(0.03, 0.15, size=n), rng.normal(0, 0.005, n)),
+        drift_start=np.maximum(signup, -180) + rng.integers(0, 360, size=n),
         payment_risk=rng.beta(0.6, 25.0, size=n),
         weekday=rng.integers(0, 7, size=n),
         hour=rng.integers(6, 24, size=n),
@@ -186,7 +189,7 @@ def _simulate(config: ChurnSynthConfig, c: _Customers, rng: np.random.Generator)
         plan = c.plan[active]
         hit_price = up_plans[plan] & _inside(config, price_up, d)
         hit_rival = rival[c.country[active]] & _inside(config, competitor, d)
-        age_weeks = (d - np.maximum(c.signup[active], 0)) / 7.0
+        age_weeks = np.maximum(d - c.drift_start[active], 0) / 7.0
         habit = c.engagement[active] * _PLAN_USAGE[plan]
         usage = np.exp(c.slope[active] * age_weeks)
         usage *= np.where(hit_rival, 1.0 - competitor.strength * (1 - competitor.usage_factor), 1)
