@@ -40,7 +40,7 @@ from ferryml.data.synth.churn_config import (
     ChurnSynthConfig,
 )
 from ferryml.data.synth.config import Scenario
-from ferryml.data.synth.manifest import SynthManifest
+from ferryml.data.synth.manifest import SynthManifest, run_fields
 from ferryml.data.synth.writer import TIMESTAMP, write_parquet
 
 IntArray = npt.NDArray[np.int64]
@@ -125,14 +125,9 @@ def generate_churn(
     reasons = table["churn_reason"].drop_null().to_numpy(zero_copy_only=False)
     by_reason = {name: int(np.count_nonzero(reasons == name)) for name in CHURN_REASONS}
     return SynthManifest(
+        **run_fields(config, clock),
         generator_version=GENERATOR_VERSION,
-        seed=config.seed,
-        created_at=clock.now(),
-        period_start=config.start,
-        period_end=config.end,
-        days=config.days,
         rows={"customers": len(customers), EVENTS: table.num_rows},
-        kind="churn",
         outcome="churn",
         positive_count=int(churned.sum()),
         positive_rate=float(churned.mean()) if len(churned) else 0.0,
@@ -143,7 +138,6 @@ def generate_churn(
         string_amount_partitions=[],
         nulls_injected={},
         files=files,
-        config=config.model_dump(mode="json"),
     )
 
 

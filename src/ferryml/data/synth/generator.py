@@ -28,7 +28,7 @@ from ferryml.data.synth.config import SynthConfig
 from ferryml.data.synth.defects import ROW_DEFECTS, bad_data, null_mask
 from ferryml.data.synth.entities import Entities, build_entities
 from ferryml.data.synth.fraud import FraudState, new_pattern
-from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest
+from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest, run_fields
 from ferryml.data.synth.scenarios import DayPlan, day_plans, describe
 from ferryml.data.synth.transactions import DAY_US, Batch, legit_day
 from ferryml.data.synth.writer import transaction_table, write_parquet
@@ -155,14 +155,9 @@ def _generate_into(
             f.rows for f in files if f.path in set(totals.string_partitions)
         )
     return SynthManifest(
+        **run_fields(config, clock),
         generator_version=GENERATOR_VERSION,
-        seed=config.seed,
-        created_at=clock.now(),
-        period_start=config.start,
-        period_end=config.end,
-        days=config.days,
         rows=rows,
-        kind="fraud",
         outcome="fraud",
         positive_count=fraud,
         positive_rate=fraud / totals.rows if totals.rows else 0.0,
@@ -173,7 +168,6 @@ def _generate_into(
         string_amount_partitions=totals.string_partitions,
         nulls_injected={missing: totals.nulls} if "missing_data" in scenarios else {},
         files=files,
-        config=config.model_dump(mode="json"),
     )
 
 

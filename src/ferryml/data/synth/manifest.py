@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ferryml.errors import DataError
+
+if TYPE_CHECKING:
+    from ferryml.clock import Clock
+    from ferryml.data.synth.churn_config import ChurnSynthConfig
+    from ferryml.data.synth.config import SynthConfig
 
 MANIFEST_NAME = "manifest.json"
 
@@ -79,3 +84,16 @@ class SynthManifest(BaseModel):
                 hint="generate the dataset first: ferry generate",
             ) from exc
         return cls.model_validate_json(text).model_copy(update={"out_dir": Path(out_dir)})
+
+
+def run_fields(config: SynthConfig | ChurnSynthConfig, clock: Clock) -> dict[str, Any]:
+    """The manifest fields every generator fills the same way: seed, time, period, config."""
+    return {
+        "seed": config.seed,
+        "created_at": clock.now(),
+        "period_start": config.start,
+        "period_end": config.end,
+        "days": config.days,
+        "kind": config.kind,
+        "config": config.model_dump(mode="json"),
+    }
