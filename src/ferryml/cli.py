@@ -124,17 +124,22 @@ def init(
     force: Annotated[
         bool, typer.Option(help="Use a non-empty directory, overwrite its config.")
     ] = False,
+    template: Annotated[
+        str,
+        typer.Option(help="Starter project: fraud (card payments) or churn (subscribers)."),
+    ] = "fraud",
 ) -> None:
     """Lay out a workspace (data/raw, data/processed, data/models, configs, reports) with a
     starter config you can edit.
 
     Example: [bold]ferry init my-fraud && ferry generate -c my-fraud/configs/ferry.yaml[/bold]
+    or [bold]ferry init my-churn --template churn[/bold]
     """
     from ferryml.pipeline import record_new_workspace
     from ferryml.workspace import write_starter_config
 
     name = project or _default_project_name(directory)
-    config_path = write_starter_config(directory, name, force=force)
+    config_path = write_starter_config(directory, name, force=force, template=template)
     context = open_project(_load(config_path, {}, None))
     record_new_workspace(context)
     out.print(
@@ -163,9 +168,10 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Random seed (data.synth.seed).")] = None,
     set_: SetOption = None,
 ) -> None:
-    """Generate synthetic card transactions (customers, cards, merchants, fraud patterns and
-    the drift scenarios switched on in data.synth.scenarios) as day-partitioned Parquet plus a
-    JSON manifest.
+    """Generate the synthetic data data.synth describes (kind fraud: card transactions with
+    fraud patterns; kind churn: subscribers' weekly usage and cancellations), with the drift
+    scenarios switched on in data.synth.scenarios, as day-partitioned Parquet plus a JSON
+    manifest.
 
     Example: [bold]ferry generate --days 14 --seed 7 --set data.synth.start=2025-12-01[/bold]
     """
@@ -398,7 +404,7 @@ def _print_manifest(manifest: Any) -> None:
     for name, rows in manifest.rows.items():
         table.add_row(name, f"{rows:,}")
     out.print(table)
-    out.print(f"fraud rate: {manifest.fraud_rate:.3%}")
+    out.print(f"{manifest.outcome} rate: {manifest.positive_rate:.3%}")
     scenarios = ", ".join(manifest.active_scenarios) or "none"
     out.print(f"active scenarios: {scenarios}")
     out.print(f"written to: {manifest.out_dir} (manifest.json lists every file with its sha256)")

@@ -154,14 +154,14 @@ def generate_data(
         str(target),
         {
             "rows": dict(manifest.rows),
-            "fraud_rate": manifest.fraud_rate,
+            "positive_rate": manifest.positive_rate,
             "scenarios": list(manifest.active_scenarios),
             "config_source": context.loaded.source,
         },
     )
     log.info(
         "generated synthetic data",
-        extra={"rows": dict(manifest.rows), "fraud_rate": manifest.fraud_rate},
+        extra={"rows": dict(manifest.rows), "positive_rate": manifest.positive_rate},
     )
     return manifest
 

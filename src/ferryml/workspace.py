@@ -133,8 +133,11 @@ def read_owner(root: Path) -> str | None:
         raise WorkspaceError(f"cannot read {owner_file}: {exc.strerror}") from exc
 
 
-def write_starter_config(directory: Path, project: str, *, force: bool = False) -> Path:
-    """Write ``DIR/configs/ferry.yaml``: the reference project, renamed to ``project``.
+def write_starter_config(
+    directory: Path, project: str, *, force: bool = False, template: str = "fraud"
+) -> Path:
+    """Write ``DIR/configs/ferry.yaml``: a shipped project (``template``: the fraud reference
+    project, or another of :data:`~ferryml.config.loader.TEMPLATES`), renamed to ``project``.
 
     Refuses a directory that already holds files unless ``force``; never overwrites a config
     without ``force`` either.
@@ -159,7 +162,7 @@ def write_starter_config(directory: Path, project: str, *, force: bool = False) 
     target = directory / CONFIG_RELATIVE_PATH
     if target.exists() and not force:
         raise WorkspaceError(f"{target} already exists", hint="pass --force to overwrite it")
-    text = starter_config_text(project)
+    text = starter_config_text(project, template)
     try:
         atomic_write_text(target, text)
     except OSError as exc:
@@ -169,9 +172,9 @@ def write_starter_config(directory: Path, project: str, *, force: bool = False) 
     return target
 
 
-def starter_config_text(project: str) -> str:
-    """The embedded reference config, renamed to ``project``, its root set to the workspace."""
-    text = embedded_config_text()
+def starter_config_text(project: str, template: str = "fraud") -> str:
+    """An embedded project config, renamed to ``project``, its root set to the workspace."""
+    text = embedded_config_text(template)
     # Quoted: a name such as `no` or `null` would otherwise read back as a bool or None.
     quoted = json.dumps(project)
     text, named = re.subn(r"(?m)^(  name: ).*$", lambda m: m.group(1) + quoted, text, count=1)

@@ -16,18 +16,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import types
-import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import ValidationError
 
+from ferryml.config.keys import field_names, walk
 from ferryml.config.project import ProjectConfig
 from ferryml.config.yaml_source import KeyPath, Position, parse_yaml_value, read_yaml_mapping
 from ferryml.errors import ConfigError, ConfigIssue
@@ -39,6 +37,10 @@ CONFIG_PATH_ENV = "FERRY_CONFIG"
 
 EMBEDDED_CONFIG = "fraud.yaml"
 """The reference project shipped inside the package: what runs when no config is named."""
+
+TEMPLATES = ("fraud", "churn")
+"""The projects shipped inside the package (``resources/NAME.yaml``, links to ``configs/``):
+``ferry init --template NAME`` starts a workspace from one of them."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,15 @@ def _relocated(
     )
 
 
-def embedded_config_text() -> str:
-    """The text of the reference project config shipped inside the package."""
-    return resources.files("ferryml.resources").joinpath(EMBEDDED_CONFIG).read_text("utf-8")
+def embedded_config_text(template: str = "fraud") -> str:
+    """The text of a project config shipped inside the package (the fraud reference project
+    by default; see :data:`TEMPLATES`)."""
+    if template not in TEMPLATES:
+        raise ConfigError(
+            f"no project template {template!r}",
+            hint=f"choose one of {', '.join(TEMPLATES)}",
+        )
+    return resources.files("ferryml.resources").joinpath(f"{template}.yaml").read_text("utf-8")
 
 
 def _read_embedded() -> tuple[dict[str, Any], dict[KeyPath, Position]]:
@@ -278,7 +286,8 @@ def _merge_one(
 def _issue_from(
     error: Mapping[str, Any], origins: Mapping[KeyPath, Origin], default_source: str
 ) -> ConfigIssue:
-    loc: KeyPath = tuple(error["loc"])
+    raw: KeyPath = tuple(error["loc"])
+    loc, _ = walk(ProjectConfig, raw)
     origin = None
     for cut in range(len(loc), -1, -1):
         origin = origins.get(loc[:cut])
@@ -295,7 +304,7 @@ def _issue_from(
     key_path = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":
-        expected = _known_keys_message(loc)
+        expected = _known_keys_message(raw)
         found = f"unknown key {str(loc[-1])!r}"
     elif kind == "missing":
         expected = "this key to be set"
@@ -319,50 +328,13 @@ def _issue_from(
 
 
 def _known_keys_message(loc: KeyPath) -> str:
-    known = _field_names_at(ProjectConfig, loc[:-1])
+    """The keys accepted beside the unknown one (``loc`` as pydantic gives it, tags included)."""
+    known = field_names(walk(ProjectConfig, loc[:-1])[1])
     if not known:
         return "no keys here yet (this section fills in as its stage lands)"
     close = difflib.get_close_matches(str(loc[-1]), known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"one of {', '.join(sorted(known))}{hint}"
-
-
-def _field_names_at(model: type[BaseModel], loc: KeyPath) -> list[str]:
-    """Names of the fields of the model reached by following ``loc`` from ``model``.
-
-    List indexes and mapping keys in ``loc`` step into the item type of ``list[...]`` and
-    ``dict[str, ...]`` annotations.
-    """
-    current: Any = model
-    for part in loc:
-        current = _strip_optional(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = _fields_by_key(current).get(str(part))
-            if field is None:
-                return []
-            current = field.annotation
-        elif typing.get_origin(current) in (list, tuple, dict, Mapping, Sequence):
-            current = typing.get_args(current)[-1]
-        else:
-            return []
-    current = _strip_optional(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(_fields_by_key(current))
-    return []
-
-
-def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
-    """A model's fields by the key YAML uses for them (the alias where there is one)."""
-    return {field.alias or name: field for name, field in model.model_fields.items()}
-
-
-def _strip_optional(annotation: Any) -> Any:
-    """``Model | None`` → ``Model``; other annotations unchanged."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
 
 
 def _describe(value: Any) -> str:

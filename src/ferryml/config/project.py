@@ -15,6 +15,7 @@ from ferryml.config.base import StrictModel
 from ferryml.config.schema import SchemaConfig
 from ferryml.data.ingest.sources.registry import SourceConfig
 from ferryml.data.synth.config import SynthConfig
+from ferryml.data.synth.kinds import SynthSettings
 from ferryml.data.validate.rules import ValidationConfig
 from ferryml.evaluation.config import GatesConfig
 from ferryml.features.definitions import FeaturesConfig
@@ -96,7 +97,10 @@ class IngestConfig(StrictModel):
 class DataConfig(StrictModel):
     """Where data comes from: the synthetic generator and the declared sources."""
 
-    synth: SynthConfig = Field(default_factory=SynthConfig)
+    synth: SynthSettings = Field(
+        default_factory=SynthConfig,
+        description="The synthetic data generator: `kind: fraud` (the default) or `kind: churn`.",
+    )
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict,

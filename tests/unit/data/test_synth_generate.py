@@ -128,9 +128,9 @@ def test_daily_and_weekly_cycles(dataset: tuple[SynthManifest, pd.DataFrame]) ->
 def test_fraud_rate_and_labels(dataset: tuple[SynthManifest, pd.DataFrame]) -> None:
     manifest, tx = dataset
     fraud = tx[tx.is_fraud == 1]
-    assert manifest.fraud_count == len(fraud)
-    assert manifest.fraud_rate == pytest.approx(len(fraud) / len(tx))
-    assert 0.008 < manifest.fraud_rate < 0.012  # configured 0.01
+    assert manifest.positive_count == len(fraud)
+    assert manifest.positive_rate == pytest.approx(len(fraud) / len(tx))
+    assert 0.008 < manifest.positive_rate < 0.012  # configured 0.01
     assert tx.label_time.notna().eq(tx.is_fraud == 1).all()
     assert tx.fraud_pattern.notna().eq(tx.is_fraud == 1).all()
     delay_days = (fraud.label_time - fraud.event_time).dt.total_seconds() / 86_400
@@ -138,7 +138,7 @@ def test_fraud_rate_and_labels(dataset: tuple[SynthManifest, pd.DataFrame]) -> N
     # uniform on [3, 20]: mean 11.5, sd 4.9; with a few hundred frauds the mean is within 1.
     assert delay_days.mean() == pytest.approx(11.5, abs=1.0)
     counts = fraud.fraud_pattern.value_counts().to_dict()
-    assert {k: v for k, v in manifest.fraud_by_pattern.items() if v} == counts
+    assert {k: v for k, v in manifest.positives_by_pattern.items() if v} == counts
     assert set(counts) == {"card_testing", "account_takeover", "merchant_compromise"}
 
 

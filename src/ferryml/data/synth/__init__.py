@@ -1,4 +1,6 @@
-"""Synthetic card transactions with fraud patterns and drift scenarios, seeded and vectorized.
+"""Synthetic data, seeded and vectorized: card transactions with fraud patterns (the default,
+``data.synth.kind: fraud``) or subscribers' weekly usage and cancellations (``kind: churn``,
+:mod:`ferryml.data.synth.churn`), each with drift scenarios.
 
     >>> import tempfile, pathlib
     >>> from ferryml.data.synth import SynthConfig, generate
@@ -9,7 +11,8 @@
 
 The output directory holds ``customers.parquet``, ``cards.parquet``, ``merchants.parquet``,
 ``transactions/date=YYYY-MM-DD/part-0.parquet`` (Hive-style day partitions) and
-``manifest.json``. ``card_number``, ``email`` and ``device_id`` are fake PII, raw as a real
+``manifest.json`` (the churn generator writes ``customers.parquet`` and ``usage/...``).
+``card_number``, ``email`` and ``device_id`` are fake PII, raw as a real
 feed carries them; ``fraud_pattern`` is generator ground truth, never a model input.
 """
 
@@ -20,6 +23,12 @@ from typing import TYPE_CHECKING
 from ferryml._lazy import lazy_exports
 
 if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
+    from ferryml.data.synth.churn_config import (
+        ChurnScenarios,
+        ChurnSynthConfig,
+        CompetitorLaunch,
+        PriceIncrease,
+    )
     from ferryml.data.synth.config import (
         AccountTakeover,
         BadData,
@@ -37,6 +46,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ below
         SynthConfig,
     )
     from ferryml.data.synth.generator import GENERATOR_VERSION, Progress, generate
+    from ferryml.data.synth.kinds import SynthSettings
     from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest
     from ferryml.data.synth.writer import TRANSACTION_SCHEMA
 
@@ -46,6 +56,9 @@ _EXPORTS = {
     "AccountTakeover": "ferryml.data.synth.config",
     "BadData": "ferryml.data.synth.config",
     "CardTesting": "ferryml.data.synth.config",
+    "ChurnScenarios": "ferryml.data.synth.churn_config",
+    "ChurnSynthConfig": "ferryml.data.synth.churn_config",
+    "CompetitorLaunch": "ferryml.data.synth.churn_config",
     "FileEntry": "ferryml.data.synth.manifest",
     "FraudPatterns": "ferryml.data.synth.config",
     "GENERATOR_VERSION": "ferryml.data.synth.generator",
@@ -57,11 +70,13 @@ _EXPORTS = {
     "NewCustomers": "ferryml.data.synth.config",
     "NewFraudPattern": "ferryml.data.synth.config",
     "NewMerchantCategory": "ferryml.data.synth.config",
+    "PriceIncrease": "ferryml.data.synth.churn_config",
     "Progress": "ferryml.data.synth.generator",
     "Scenario": "ferryml.data.synth.config",
     "Scenarios": "ferryml.data.synth.config",
     "SynthConfig": "ferryml.data.synth.config",
     "SynthManifest": "ferryml.data.synth.manifest",
+    "SynthSettings": "ferryml.data.synth.kinds",
     "TRANSACTION_SCHEMA": "ferryml.data.synth.writer",
     "generate": "ferryml.data.synth.generator",
 }
@@ -75,6 +90,9 @@ __all__ = [
     "AccountTakeover",
     "BadData",
     "CardTesting",
+    "ChurnScenarios",
+    "ChurnSynthConfig",
+    "CompetitorLaunch",
     "FileEntry",
     "FraudPatterns",
     "HolidaySeason",
@@ -84,10 +102,12 @@ __all__ = [
     "NewCustomers",
     "NewFraudPattern",
     "NewMerchantCategory",
+    "PriceIncrease",
     "Progress",
     "Scenario",
     "Scenarios",
     "SynthConfig",
     "SynthManifest",
+    "SynthSettings",
     "generate",
 ]

@@ -250,6 +250,9 @@ class Scenarios(StrictModel):
 class SynthConfig(StrictModel):
     """Synthetic card transactions: entities, traffic, fraud patterns and drift scenarios."""
 
+    kind: Literal["fraud"] = Field(
+        default="fraud", description="Selects this generator (the default when left out)."
+    )
     seed: int = Field(default=42, ge=0, description="Same seed, same bytes.")
     start: date = Field(default=date(2025, 1, 1), description="First day generated (UTC).")
     days: int = Field(default=90, ge=1, le=3660, description="Number of days generated.")

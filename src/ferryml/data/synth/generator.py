@@ -22,11 +22,13 @@ import numpy as np
 
 from ferryml.clock import Clock, SystemClock
 from ferryml.data.synth import catalog
+from ferryml.data.synth.churn import generate_churn
+from ferryml.data.synth.churn_config import ChurnSynthConfig
 from ferryml.data.synth.config import SynthConfig
 from ferryml.data.synth.defects import ROW_DEFECTS, bad_data, null_mask
 from ferryml.data.synth.entities import Entities, build_entities
 from ferryml.data.synth.fraud import FraudState, new_pattern
-from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest
+from ferryml.data.synth.manifest import MANIFEST_NAME, FileEntry, SynthManifest, run_fields
 from ferryml.data.synth.scenarios import DayPlan, day_plans, describe
 from ferryml.data.synth.transactions import DAY_US, Batch, legit_day
 from ferryml.data.synth.writer import transaction_table, write_parquet
@@ -40,13 +42,15 @@ Progress = Callable[[int, int], None]
 
 
 def generate(
-    config: SynthConfig,
+    config: SynthConfig | ChurnSynthConfig,
     out_dir: Path,
     *,
     progress: Progress | None = None,
     clock: Clock | None = None,
 ) -> SynthManifest:
-    """Generate the dataset ``config`` describes into ``out_dir``, replacing it as a whole.
+    """Generate the dataset ``config`` describes into ``out_dir``, replacing it as a whole:
+    card transactions (:class:`SynthConfig`) or subscriber usage (:class:`ChurnSynthConfig`,
+    see :mod:`ferryml.data.synth.churn`).
 
     ``progress(done_days, total_days)`` is called after each day is written. Nothing appears
     in ``out_dir`` unless every file was written: a failure (or an exception raised by
@@ -68,7 +72,10 @@ def generate(
     clock = clock or SystemClock()
     try:
         with atomic_directory(out_dir) as tmp:
-            manifest = _generate_into(config, tmp, progress, clock)
+            if isinstance(config, ChurnSynthConfig):
+                manifest = generate_churn(config, tmp, progress, clock)
+            else:
+                manifest = _generate_into(config, tmp, progress, clock)
             (tmp / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
     except OSError as exc:
         raise DataError(
@@ -148,23 +155,19 @@ def _generate_into(
             f.rows for f in files if f.path in set(totals.string_partitions)
         )
     return SynthManifest(
+        **run_fields(config, clock),
         generator_version=GENERATOR_VERSION,
-        seed=config.seed,
-        created_at=clock.now(),
-        period_start=config.start,
-        period_end=config.end,
-        days=config.days,
         rows=rows,
-        fraud_count=fraud,
-        fraud_rate=fraud / totals.rows if totals.rows else 0.0,
-        fraud_by_pattern=totals.by_pattern,
+        outcome="fraud",
+        positive_count=fraud,
+        positive_rate=fraud / totals.rows if totals.rows else 0.0,
+        positives_by_pattern=totals.by_pattern,
         active_scenarios=list(scenarios),
         scenarios=scenarios,
         bad_data=bad if "bad_data" in scenarios else {},
         string_amount_partitions=totals.string_partitions,
         nulls_injected={missing: totals.nulls} if "missing_data" in scenarios else {},
         files=files,
-        config=config.model_dump(mode="json"),
     )
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ferryml.errors import DataError
+
+if TYPE_CHECKING:
+    from ferryml.clock import Clock
+    from ferryml.data.synth.churn_config import ChurnSynthConfig
+    from ferryml.data.synth.config import SynthConfig
 
 MANIFEST_NAME = "manifest.json"
 
@@ -41,16 +46,22 @@ class SynthManifest(BaseModel):
     period_end: date
     days: int
     rows: dict[str, int]
-    fraud_count: int
-    fraud_rate: float
-    fraud_by_pattern: dict[str, int]
+    kind: str
+    """The generator that wrote it (``data.synth.kind``)."""
+    outcome: str
+    """What a positive label means: ``fraud``, ``churn``."""
+    positive_count: int
+    positive_rate: float
+    """Share of event rows with a positive label (ground truth, whenever it becomes known)."""
+    positives_by_pattern: dict[str, int]
+    """Positives by the generator's ground-truth cause (fraud pattern, churn reason)."""
     active_scenarios: list[str]
     scenarios: dict[str, dict[str, Any]]
     """Resolved window and effective parameters of each active scenario."""
     bad_data: dict[str, int]
     """Ground truth of the bad-data scenario: rows per defect (see ``defects``)."""
     string_amount_partitions: list[str]
-    """Partitions whose ``amount`` column is a string (the wrong-type defect)."""
+    """Partitions whose amount column is a string (the fraud generator's wrong-type defect)."""
     nulls_injected: dict[str, int]
     """Rows whose value the missing-data scenario removed, per column."""
     files: list[FileEntry]
@@ -73,3 +84,16 @@ class SynthManifest(BaseModel):
                 hint="generate the dataset first: ferry generate",
             ) from exc
         return cls.model_validate_json(text).model_copy(update={"out_dir": Path(out_dir)})
+
+
+def run_fields(config: SynthConfig | ChurnSynthConfig, clock: Clock) -> dict[str, Any]:
+    """The manifest fields every generator fills the same way: seed, time, period, config."""
+    return {
+        "seed": config.seed,
+        "created_at": clock.now(),
+        "period_start": config.start,
+        "period_end": config.end,
+        "days": config.days,
+        "kind": config.kind,
+        "config": config.model_dump(mode="json"),
+    }
