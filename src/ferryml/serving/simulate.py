@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ferryml.data.synth.churn_config import ChurnSynthConfig
     from ferryml.data.synth.config import SynthConfig
 
 
@@ -218,17 +219,21 @@ def select_period(
     return table.slice(0, limit) if limit is not None else table
 
 
-def scenario_period(synth: SynthConfig, name: str) -> tuple[datetime, datetime]:
+def scenario_period(synth: SynthConfig | ChurnSynthConfig, name: str) -> tuple[datetime, datetime]:
     """The time range ``[first day, day after the last)`` of the generator's scenario
     ``name``, as the generator resolved it for the configured period."""
     from ferryml.errors import InvalidInputError
 
-    active = dict(synth.scenarios.active(synth.start, synth.days))
+    active = {
+        scenario_name: scenario
+        for scenario_name, scenario in synth.scenarios.items()
+        if scenario.in_effect(synth.start, synth.days)
+    }
     if name not in active:
         known = ", ".join(active) or "none"
         raise InvalidInputError(
             f"scenario {name!r} is not in effect in the generated period "
-            f"({synth.start} to {synth.end}); scenarios in effect: {known}",
+            f"({synth.start}, {synth.days} days); scenarios in effect: {known}",
             hint="choose one of those, or enable it: --set "
             f"data.synth.scenarios.{name}.enabled=true (then generate and ingest again)",
         )
