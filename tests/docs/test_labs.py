@@ -1,12 +1,13 @@
 """The course's seven weeks as labs (docs/labs/week-1.md … week-7.md) run as written.
 
 Every lab's ``bash run`` blocks run in order, in one directory shared by all the labs (week 2
-continues week 1's workspace): ``ferry`` commands in-process through Typer's CliRunner, any
-other command (``export``, ``curl``, ``jq``, ``python``) in ``bash``. Each must exit 0, and
-the files each lab promises (``<!-- expect: GLOB -->``) must exist afterwards. A ``bash
-server`` block (``ferry serve``) is started as a real process on a free port, which replaces
-the lab's ``8000``, and stopped when the lab ends. The conventions are in
-docs/labs/README.md; reading them is tests/docs/lab_markdown.py.
+continues week 1's workspace): ``ferry`` commands in-process through Typer's CliRunner (so is
+``ferry … || echo …``, a refusal the lab shows), any other command (``export``, ``curl``,
+``jq``, ``python``) in ``bash``. Each must exit 0, and the files each lab promises
+(``<!-- expect: GLOB -->``) must exist afterwards. A ``bash server`` block (``ferry serve``)
+is started as a real process on a free port, which replaces the lab's ``8000``, and stopped
+when the lab ends. The conventions are in docs/labs/README.md; reading them is
+tests/docs/lab_markdown.py.
 
 Static checks, fast: every lab has at least three runnable commands, and every ``ferry`` call
 in the labs and the user guide names a command that exists with options it takes.
@@ -33,10 +34,13 @@ import typer
 from lab_markdown import DOCS, LABS, Command, Lab, all_labs, parse
 from typer.testing import CliRunner
 
+from conftest import require_tool
 from ferryml.cli import app
 
 LAB_LIST = all_labs()
 REFUSAL = re.compile(r"^(.*?)\s\|\|\s*echo\s+(.+)$")
+TOOLS = {"jq": "apt-get install jq", "curl": "apt-get install curl"}
+"""What the labs' shell lines use besides ferry, python and coreutils."""
 LAB_PORT = "8000"
 """The port the labs' ``ferry serve`` and ``--url`` use; the test replaces it with a free one."""
 
@@ -167,6 +171,8 @@ class LabShell:
 
 @pytest.fixture(scope="module")
 def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabShell]:
+    for tool, install in TOOLS.items():
+        require_tool(tool, install)
     root = tmp_path_factory.mktemp("labs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
     # `ferry` and `python` in the labs' pipelines are this interpreter's
