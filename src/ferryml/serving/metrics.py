@@ -100,6 +100,10 @@ PREDICTION_LOG_SHIP_FAILURES = Counter(
     "ferry_prediction_log_ship_failures_total",
     "Shipments of the prediction log to the platform DB that failed (retried).",
 )
+PREDICTION_LOG_REJECTED = Counter(
+    "ferry_prediction_log_rejected_total",
+    "Prediction-log lines that never parsed as a record, set aside in <segment>.rejected.",
+)
 PREDICTION_LOG_BACKLOG = Gauge(
     "ferry_prediction_log_backlog_bytes",
     "Bytes of the prediction log on disk not yet shipped to the platform DB (every worker "
@@ -181,6 +185,7 @@ __all__ = [
     "LATENCY",
     "MULTIPROC_ENV",
     "PREDICTION_LOG_BACKLOG",
+    "PREDICTION_LOG_REJECTED",
     "PREDICTION_LOG_SHIP_FAILURES",
     "PREDICTION_LOG_WRITE_ERRORS",
     "REQUESTS",

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 SEGMENT_GLOB = "predictions-*.jsonl"
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024
+REJECT_AFTER = 3
+"""Readings of a line that does not parse before it is set aside (see ``Shipper._parsed``)."""
 
 
 class PredictionLog:
@@ -168,6 +170,8 @@ class Shipper:
         """The segment being written by this process: never deleted while it is open."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unreadable: dict[tuple[Path, int], int] = {}
+        """(segment, byte offset) of a line that did not parse → times it was read."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="predlog-shipper", daemon=True)
@@ -190,6 +194,9 @@ class Shipper:
             except OSError as exc:  # its disk is full (an offset not written): shipped again
                 metrics.PREDICTION_LOG_SHIP_FAILURES.inc()
                 log.warning("prediction log not shipped yet: %s", exc)
+            except Exception:  # anything else: said, and tried again; the thread lives on
+                metrics.PREDICTION_LOG_SHIP_FAILURES.inc()
+                log.exception("prediction log not shipped yet: unexpected error")
             metrics.PREDICTION_LOG_BACKLOG.set(self.backlog_bytes())
 
     def backlog_bytes(self) -> int:
@@ -222,20 +229,51 @@ class Shipper:
             while True:
                 chunk = handle.readlines(self.batch_rows * 2048)
                 complete = [line for line in chunk if line.endswith(b"\n")]
-                if not complete:
-                    break
-                rows = [self._row(orjson.loads(line)) for line in complete]
-                self._insert(rows)
-                offset += sum(len(line) for line in complete)
-                atomic_write_text(offset_file, str(offset))
+                rows, parsed = self._parsed(segment, offset, complete)
+                if rows:
+                    self._insert(rows)
+                offset += sum(len(line) for line in complete[:parsed])
+                if parsed:
+                    atomic_write_text(offset_file, str(offset))
                 sent += len(rows)
-                if len(complete) < len(chunk):  # a line still being written
+                if not complete or parsed < len(chunk):  # a line still being written
                     break
         shipped = offset >= segment.stat().st_size
         if shipped and segment != self.keep and not _writer_alive(segment):
             segment.unlink()
             offset_file.unlink(missing_ok=True)
         return sent
+
+    def _parsed(
+        self, segment: Path, offset: int, lines: list[bytes]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The rows of ``lines`` (read at ``offset``) up to the first that does not parse,
+        and how many lines they took (a rejected line counts, without a row).
+
+        A line that does not parse is read again at the next ship: on a loaded machine a
+        shipper once read a line that did not parse while the segment was being written, and
+        the same bytes parsed afterwards (the cause is not known; the shipper thread died of
+        it then). Still unreadable at its :data:`REJECT_AFTER`-th reading, it is moved to
+        ``<segment>.rejected``, logged and counted, and shipping goes on after it."""
+        rows = []
+        for index, line in enumerate(lines):
+            try:
+                rows.append(self._row(orjson.loads(line)))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                at = offset + sum(len(before) for before in lines[:index])
+                seen = self._unreadable.get((segment, at), 0) + 1
+                self._unreadable[(segment, at)] = seen
+                if seen < REJECT_AFTER:
+                    return rows, index
+                with segment.with_suffix(".rejected").open("ab") as rejected:
+                    rejected.write(line)
+                metrics.PREDICTION_LOG_REJECTED.inc()
+                log.error(
+                    "prediction log line at byte %d of %s is not a record (%s): moved to %s",
+                    at, segment, exc, segment.with_suffix(".rejected"),
+                )  # fmt: skip
+                del self._unreadable[(segment, at)]
+        return rows, len(lines)
 
     def _row(self, record: dict[str, Any]) -> dict[str, Any]:
         model = record.get("model") or {}

@@ -133,3 +133,33 @@ def test_a_shipper_whose_disk_is_full_keeps_trying_and_ships_everything(
     finally:
         shipper.stop()
     assert rows(sqlite_engine) == 20
+
+
+def test_a_line_read_while_it_is_written_waits_and_a_line_that_never_parses_is_set_aside(
+    log: PredictionLog, sqlite_engine: Engine
+) -> None:
+    """A shipper that reads a line racing its write (bytes not all in yet) ships the lines
+    before it and reads it again later; a line that still does not parse after
+    ``REJECT_AFTER`` readings is set aside in ``<segment>.rejected`` and counted, and
+    everything after it ships. The shipper never stops over a line."""
+    from ferryml.serving.predlog import REJECT_AFTER
+
+    for n in range(3):
+        log.append(record(n))
+    good = log.path.stat().st_size
+    with log.path.open("r+b") as segment:  # a racing read's view: the next line's page not in
+        segment.seek(good)
+        segment.write(b"\x00" * 40 + b"\n")
+    shipper = Shipper(log.directory, sqlite_engine, "p", keep=log.path)
+    assert shipper.ship_once() == 3 and rows(sqlite_engine) == 3
+    with log.path.open("r+b") as segment:  # the write completed: the same bytes, now a record
+        segment.seek(good)
+        segment.write(orjson.dumps(record(3))[:40] + b"\n")
+    for n in range(4, 6):
+        log.append(record(n))
+    rejected = metrics.PREDICTION_LOG_REJECTED._value.get()
+    shipped = [shipper.ship_once() for _ in range(REJECT_AFTER - 1)]  # read once already
+    assert shipped == [0] * (REJECT_AFTER - 2) + [2]
+    assert rows(sqlite_engine) == 5  # 0-2, then 4 and 5 after the line set aside
+    assert metrics.PREDICTION_LOG_REJECTED._value.get() - rejected == 1
+    assert log.path.with_suffix(".rejected").read_bytes() == orjson.dumps(record(3))[:40] + b"\n"
