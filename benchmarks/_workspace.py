@@ -23,7 +23,7 @@ def quickstart(prefix: str, settings: list[str]) -> tuple[Path, Path]:
     work = Path(tempfile.mkdtemp(prefix=prefix))
     root = work / "ws"
     sets = [arg for setting in settings for arg in ("--set", setting)]
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(root), *sets])
+    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
     if result.exit_code != 0:
         raise SystemExit(result.output)
     return work, root

@@ -59,7 +59,9 @@ def main() -> None:
 def run(root: Path) -> None:
     workspace = root / "ws"
     sets = [arg for setting in TRAIN for arg in ("--set", setting)]
-    result = CliRunner().invoke(cli, ["quickstart", "--workspace", str(workspace), *sets])
+    result = CliRunner().invoke(
+        cli, ["quickstart", "--no-loop", "--workspace", str(workspace), *sets]
+    )
     assert result.exit_code == 0, result.output
     loaded = load_config(workspace / "configs" / "ferry.yaml", overrides=[*TRAIN, *BIG])
     generate(loaded.config.data.synth, root / "big")

@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import pyarrow.parquet as pq
 
 from _harness import write_result
 from _workspace import free_port, quickstart
+from ferryml.quickstart.server import terminate
 
 SETTINGS = ["training.models.ebm.outer_bags=1"]  # the reference project, one EBM bag
 REPEAT = 5
@@ -143,15 +143,6 @@ def until_answered(
     raise SystemExit(f"{url} did not answer within {limit_s} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def ferry_serve(config: Path, env: dict[str, str], body: str, log: Path) -> float:
     port = free_port()
     sets = [a for s in SETTINGS for a in ("--set", s)]
@@ -165,7 +156,7 @@ def ferry_serve(config: Path, env: dict[str, str], body: str, log: Path) -> floa
         try:
             return until_answered(process, f"http://127.0.0.1:{port}/v1/score", body, start)
         finally:
-            stop(process)
+            terminate(process)
 
 
 def mlflow_serve(model_uri: str, env: dict[str, str], body: str, log: Path) -> float:
@@ -180,7 +171,7 @@ def mlflow_serve(model_uri: str, env: dict[str, str], body: str, log: Path) -> f
         try:
             return until_answered(process, f"http://127.0.0.1:{port}/invocations", body, start)
         finally:
-            stop(process)
+            terminate(process)
 
 
 def lambda_function(event: Path, env: dict[str, str]) -> dict[str, float]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typer.testing import CliRunner
 
 from conftest import require_tool
 from ferryml.cli import app
+from ferryml.quickstart.server import terminate
 
 LAB_LIST = all_labs()
 REFUSAL = re.compile(r"^(.*?)\s\|\|\s*echo\s+(.+)$")
@@ -160,12 +160,7 @@ class LabShell:
 
     def stop_servers(self) -> None:
         for server in self.servers:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            terminate(server)
         self.servers.clear()
 
 

@@ -234,6 +234,8 @@ class Loop:
 
     def _shadow(self, now: datetime) -> datetime:
         self._server.admin("/admin/routing", self._routing("shadow"))
+        self.board.stage("shadow", "running", "starting the challenger's shadow process")
+        self._wait_for_shadow()
         self.board.stage("shadow", "running", "the challenger scores every request off the path")
         end = self._replay(now, now + timedelta(days=SHADOW_DAYS), "shadow")
         self._wait_shipped()
@@ -246,6 +248,21 @@ class Loop:
             f"mean |score change| {summary['mean_abs_delta']:.4f}",
         )
         return end
+
+    def _wait_for_shadow(self, timeout_s: float = 180.0) -> None:
+        """Until the server's shadow process has loaded the challenger (``/v1/models``): a
+        request sent before it is ready is not shadowed, and a replay is quick."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            shadow = self._client.get("/v1/models").json().get("shadow") or {}
+            if shadow.get("ready"):
+                return
+            if time.monotonic() > deadline:
+                raise FerryError(
+                    f"the shadow process was not ready within {timeout_s:.0f} s ({shadow})",
+                    hint=f"the server's log: {self._server.log}",
+                )
+            time.sleep(0.25)
 
     def _judge_canary(self, now: datetime) -> None:
         from ferryml.serving.canary import CANARY, ROUTING

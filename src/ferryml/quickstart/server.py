@@ -95,13 +95,20 @@ def running_server(config: Path, log: Path, settings: Sequence[str] = ()) -> Ite
             time.sleep(0.25)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process)
 
 
-__all__ = ["Server", "free_port", "running_server"]
+def terminate(process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    """SIGTERM (a server ships its prediction log and stops its workers), then SIGKILL if it
+    has not ended within ``timeout_s``; returns once it has ended."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+__all__ = ["Server", "free_port", "running_server", "terminate"]

@@ -68,6 +68,10 @@ SETTINGS: Mapping[str, Any] = {
     "serving.canary.steps": [0.1, 0.5, 1.0],
     "serving.canary.dwell_seconds": 86_400.0,  # a day of event time per step
     "serving.canary.min_requests": 100,
+    # the retrained model's scores are calibrated otherwise (another model kind may win), a
+    # shift PSI reads as large (seen: 1.27) even when its decisions are sound: the
+    # approval-rate guardrail (5 points) judges what customers see
+    "serving.canary.max_psi": 5.0,
     "monitoring.retraining.enabled": True,
     "monitoring.retraining.cooldown_days": 28.0,
 }
