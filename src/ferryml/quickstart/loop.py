@@ -136,7 +136,11 @@ class Loop:
             end = self._replay(now, now + timedelta(days=1), "canary")
             self._judge_canary(end)
             return end
-        return self._replay(now, self.end, "replay")
+        # the story's retraining is done (promoted or rolled back): the monitor goes on
+        # judging the champion every week, and its alerts are reported, not acted on
+        end = self._replay(now, now + WEEK, "replay")
+        self._monitor(end, retrain=False)
+        return end
 
     def _replay(self, start: datetime, end: datetime, stage: str) -> datetime:
         end = min(end, self.end)
@@ -164,7 +168,7 @@ class Loop:
         self.clock.set(max(self.clock.now(), end))
         return end
 
-    def _monitor(self, now: datetime) -> None:
+    def _monitor(self, now: datetime, *, retrain: bool = True) -> None:
         from ferryml.monitoring.project import (
             deliver,
             last_windows,
@@ -199,7 +203,9 @@ class Loop:
             self.board.stage(
                 "alert", "done", f"[{alert.severity}] {alert.rule} {alert.window['from'][:10]}"
             )
-        if any(alert.retrain for alert in fresh):
+        self.board.stage("monitor", "done", f"{len(self.result.monitor_reports)} weekly runs, "
+                         f"the latest on {now:%Y-%m-%d}")  # fmt: skip
+        if retrain and any(alert.retrain for alert in fresh):
             self._retrain(now, fresh)
 
     def _retrain(self, now: datetime, alerts: list[Alert]) -> None:
