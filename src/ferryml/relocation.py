@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -65,6 +66,7 @@ def relocate(loaded: LoadedConfig, root: Path) -> Path | None:
             atomic_write_text(store_yaml, text.replace(old_path, new_path))
     if (repo / "registry.db").is_file():
         _rewrite_feast_registry(repo / "registry.db", old_path, new_path)
+    _forget_cached_artifact_locations()
     return old
 
 
@@ -93,6 +95,16 @@ def moved_from(loaded: LoadedConfig, root: Path) -> Path | None:
     if suffix == expected or not stored.endswith(suffix):
         return None  # an artifact root outside the workspace: it did not move with it
     return Path(unquote(urlparse(stored.removesuffix(suffix)).path))
+
+
+def _forget_cached_artifact_locations() -> None:
+    """Empty MLflow's process-wide cache of artifact repositories. It is keyed by run or model
+    id alone, and a copied workspace has the same ids as the original: a process that used
+    the original (or another copy) would go on reading and logging artifacts there."""
+    utils = sys.modules.get("mlflow.tracking._tracking_service.utils")
+    cache = getattr(utils, "_artifact_repos_cache", None)
+    if cache is not None:
+        cache.clear()
 
 
 def _replaced(value: str, old: str, new: str) -> str | None:

@@ -15,8 +15,10 @@ from feast.protos.feast.core.Registry_pb2 import Registry
 from conftest import TRAINABLE_SETTINGS, Quickstarted
 from ferryml.config.loader import load_config
 from ferryml.pipeline import ProjectContext
+from ferryml.registry import ModelRegistry
 from ferryml.relocation import MLFLOW_LOCATIONS, _rewrite_strings, moved_from
 from ferryml.serving.service import ScoringService
+from ferryml.training.project import tracker_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +28,7 @@ def mlflow_locations(root: Path) -> list[str]:
         return [
             value
             for table, column in MLFLOW_LOCATIONS
-            for (value,) in db.execute(f"SELECT {column} FROM {table}")  # noqa: S608
+            for (value,) in db.execute(f"SELECT {column} FROM {table}")
             if value.startswith("file://")
         ]
 
@@ -35,6 +37,12 @@ def test_a_moved_workspace_serves_its_champion_from_its_new_place(
     quickstarted: Quickstarted, tmp_path: Path
 ) -> None:
     first = quickstarted.copy(tmp_path / "first")
+    loaded = load_config(first / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
+    tracker = tracker_for(loaded, first.resolve())
+    champion = ModelRegistry(tracker, "fraud").get("champion").run_id
+    assert champion is not None
+    tracker.client.log_text(champion, "before", "moves/before.txt")  # MLflow caches where
+    assert (first / "mlruns" / "fraud" / champion / "artifacts" / "moves").is_dir()
     shutil.move(first, tmp_path / "moved")  # the directory it was made in is gone
     moved = tmp_path / "moved"
     loaded = load_config(moved / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
@@ -60,6 +68,11 @@ def test_a_moved_workspace_serves_its_champion_from_its_new_place(
 
         service = ScoringService.open(context)  # the champion, loaded and verified from here
         assert service.deployment.version == "1"
+        # in this process too, artifacts go to the new place, not the cached old one
+        tracker_for(loaded, moved.resolve()).client.log_text(champion, "after", "moves/after.txt")
+        logged = moved / "mlruns" / "fraud" / champion / "artifacts" / "moves"
+        assert sorted(p.name for p in logged.iterdir()) == ["after.txt", "before.txt"]
+        assert not first.exists()
     finally:
         context.close()
     reopened = ProjectContext.open(loaded, create=False)  # nothing left to move: no new entry
