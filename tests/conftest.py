@@ -25,7 +25,8 @@ quickstart again (a workspace works wherever it is copied: :mod:`ferryml.relocat
     def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
         return quickstarted.copy(tmp_path_factory.mktemp("mine") / "ws")
 
-Its config is ``configs/ferry.yaml``; open it with ``TRAINABLE_SETTINGS`` (and the module's
+``quickstarted.output()`` is what the template's quickstart printed. Its config is
+``configs/ferry.yaml``; open it with ``TRAINABLE_SETTINGS`` (and the module's
 ``extra`` settings, if it passed any: ``quickstarted.copy(dest, extra=(...))`` builds, once,
 a template of its own for them). Each copy is the module's own, to change at will; the
 template itself is never handed out. A module whose project must differ in ways a setting
@@ -295,6 +296,7 @@ class Quickstarted:
     def __init__(self, factory: pytest.TempPathFactory) -> None:
         self._factory = factory
         self._templates: dict[tuple[str, ...], Path] = {}
+        self._outputs: dict[tuple[str, ...], str] = {}
 
     def _template(self, extra: tuple[str, ...]) -> Path:
         if extra not in self._templates:
@@ -306,8 +308,13 @@ class Quickstarted:
             sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
             result = CliRunner().invoke(app, ["quickstart", "--workspace", str(root), *sets])
             assert result.exit_code == 0, result.output
-            self._templates[extra] = root
+            self._templates[extra], self._outputs[extra] = root, result.output
         return self._templates[extra]
+
+    def output(self, extra: tuple[str, ...] = ()) -> str:
+        """What the template's quickstart printed (it ran in a new, empty directory)."""
+        self._template(extra)
+        return self._outputs[extra]
 
     def copy(self, destination: Path, extra: tuple[str, ...] = ()) -> Path:
         """A copy of the template quickstarted with ``TRAINABLE_SETTINGS`` and ``extra``, at
