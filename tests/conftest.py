@@ -25,13 +25,15 @@ quickstart again (a workspace works wherever it is copied: :mod:`ferryml.relocat
     def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
         return quickstarted.copy(tmp_path_factory.mktemp("mine") / "ws")
 
-``quickstarted.output()`` is what the template's quickstart printed. Its config is
-``configs/ferry.yaml``; open it with ``TRAINABLE_SETTINGS`` (and the module's
-``extra`` settings, if it passed any: ``quickstarted.copy(dest, extra=(...))`` builds, once,
-a template of its own for them). Each copy is the module's own, to change at will; the
-template itself is never handed out. A module whose project must differ in ways a setting
-does not say at quickstart time (a PostgreSQL platform DB, a Redis online store, its own
-project name) still runs its own quickstart.
+(``from conftest import Quickstarted``.) ``quickstarted.output()`` is what the template's
+quickstart printed. A copy's config is ``configs/ferry.yaml``; open it with
+``TRAINABLE_SETTINGS`` (and the module's ``extra`` settings, if it passed any:
+``quickstarted.copy(dest, extra=(...))`` builds, once, a template of its own for them). Each
+copy is the module's own, to change at will; the template itself is never handed out. A
+copy's audit trail holds one more entry than a fresh quickstart's: its ``workspace.relocate``.
+A module whose project must differ in ways a setting does not say at quickstart time (a
+PostgreSQL platform DB, a Redis online store, its own project name) still runs its own
+quickstart.
 """
 
 from __future__ import annotations
