@@ -15,6 +15,25 @@ and **fail** when ``CI`` is ``true``/``1``: CI must never pass by silently skipp
 - ``labeled_events``: a small training set with delayed labels (a table factory).
 - ``own_redis`` / ``own_postgres``: a redis-server / a PostgreSQL cluster this session starts
   on a free loopback port (never the machine's shared ones), for fault tests that stop them.
+- ``quickstarted``: copies of a workspace that ``ferry quickstart`` generated, ingested,
+  trained, gated and promoted (about a minute of work, done once per session per settings).
+
+A test module that needs a trained project copies the template instead of running the
+quickstart again (a workspace works wherever it is copied: :mod:`ferryml.relocation`)::
+
+    @pytest.fixture(scope="module")
+    def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return quickstarted.copy(tmp_path_factory.mktemp("mine") / "ws")
+
+(``from conftest import Quickstarted``.) ``quickstarted.output()`` is what the template's
+quickstart printed. A copy's config is ``configs/ferry.yaml``; open it with
+``TRAINABLE_SETTINGS`` (and the module's ``extra`` settings, if it passed any:
+``quickstarted.copy(dest, extra=(...))`` builds, once, a template of its own for them). Each
+copy is the module's own, to change at will; the template itself is never handed out. A
+copy's audit trail holds one more entry than a fresh quickstart's: its ``workspace.relocate``.
+A module whose project must differ in ways a setting does not say at quickstart time (a
+PostgreSQL platform DB, a Redis online store, its own project name) still runs its own
+quickstart.
 """
 
 from __future__ import annotations
@@ -312,6 +331,56 @@ def spark() -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+
+
+class Quickstarted:
+    """Quickstarted template workspaces, one per tuple of extra settings, built on first use;
+    tests get copies (:meth:`copy`)."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._templates: dict[tuple[str, ...], Path] = {}
+        self._outputs: dict[tuple[str, ...], str] = {}
+
+    def _template(self, extra: tuple[str, ...]) -> Path:
+        if extra not in self._templates:
+            from typer.testing import CliRunner
+
+            from ferryml.cli import app
+
+            root = self._factory.mktemp("quickstarted-template") / "ws"
+            sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
+            result = CliRunner().invoke(
+                app, ["quickstart", "--no-loop", "--workspace", str(root), *sets]
+            )
+            assert result.exit_code == 0, result.output
+            self._templates[extra], self._outputs[extra] = root, result.output
+        return self._templates[extra]
+
+    def output(self, extra: tuple[str, ...] = ()) -> str:
+        """What the template's quickstart printed (it ran in a new, empty directory)."""
+        self._template(extra)
+        return self._outputs[extra]
+
+    def copy(self, destination: Path, extra: tuple[str, ...] = ()) -> Path:
+        """A copy of the template quickstarted with ``TRAINABLE_SETTINGS`` and ``extra``, at
+        ``destination`` (which must not exist), opened once so that it relocates there now
+        (not in two serving workers at once)."""
+        from ferryml.config.loader import load_config
+        from ferryml.pipeline import ProjectContext
+
+        shutil.copytree(self._template(extra), destination, symlinks=True)
+        loaded = load_config(
+            destination / "configs" / "ferry.yaml", overrides=[*TRAINABLE_SETTINGS, *extra]
+        )
+        ProjectContext.open(loaded, create=False).close()
+        return destination
+
+
+@pytest.fixture(scope="session")
+def quickstarted(tmp_path_factory: pytest.TempPathFactory) -> Quickstarted:
+    """Copies of quickstarted workspaces (see the module's docstring)."""
+    return Quickstarted(tmp_path_factory)
 
 
 def register_run(registry: Any, run: Any) -> Any:

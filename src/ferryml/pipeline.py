@@ -38,6 +38,7 @@ from ferryml.data.versioning import DatasetStore, DatasetVersion
 from ferryml.errors import ConfigError, DataError, FerryError
 from ferryml.governance.audit import AuditTrail
 from ferryml.governance.audit_setup import create_key_file, flush_at_exit, project_audit_trail
+from ferryml.relocation import relocate
 from ferryml.storage.db import make_engine, upgrade
 from ferryml.workspace import Workspace, create_pii_key_file
 
@@ -105,6 +106,15 @@ class ProjectContext:
             engine, loaded, workspace.root, clock=clock, actor=current_actor
         )
         datasets = DatasetStore(engine, workspace.project, workspace.processed, clock=clock)
+        moved_from = relocate(loaded, workspace.root)
+        if moved_from is not None:
+            log.info("workspace moved", extra={"from": str(moved_from), "to": str(workspace.root)})
+            audit.append(
+                current_actor(),
+                "workspace.relocate",
+                str(workspace.root),
+                {"from": str(moved_from)},
+            )
         return cls(
             loaded=loaded,
             workspace=workspace,

@@ -19,9 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from test_serve_processes import quickstarted
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, Quickstarted
 from ferryml.batch.local import BatchResult
 from ferryml.batch.output import MANIFEST, PROGRESS
 from ferryml.batch.run import score_batch
@@ -37,8 +36,8 @@ DAYS = 3
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return quickstarted(tmp_path_factory.mktemp("batch") / "ws")
+def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return quickstarted.copy(tmp_path_factory.mktemp("batch") / "ws")
 
 
 @pytest.fixture(scope="module")

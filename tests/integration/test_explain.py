@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, Quickstarted
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.explain.project import held_out_rows
@@ -27,10 +27,10 @@ SETS = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectContext]:
-    root = tmp_path_factory.mktemp("explain") / "ws"
-    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *SETS])
-    assert result.exit_code == 0, result.output
+def context(
+    quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProjectContext]:
+    root = quickstarted.copy(tmp_path_factory.mktemp("explain") / "ws")
     loaded = load_config(root / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     context = ProjectContext.open(loaded)
     yield context

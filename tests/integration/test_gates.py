@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, Quickstarted
 from ferryml.cli import app
 from ferryml.config.loader import load_config
 from ferryml.errors import InvalidInputError
@@ -102,11 +102,9 @@ class Noisy(Wrapped):
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("gates") / "ws"
-    code, output = invoke("quickstart", "--no-loop", "--workspace", str(root), *SETS)
-    assert code == 0, output
-    return root
+def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    extra = tuple(SETTINGS[len(TRAINABLE_SETTINGS) :])
+    return quickstarted.copy(tmp_path_factory.mktemp("gates") / "ws", extra)
 
 
 @pytest.fixture(scope="module")

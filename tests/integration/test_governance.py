@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, Quickstarted
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.features.build import read_events
@@ -25,12 +25,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("governance") / "ws"
-    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
-    result = runner.invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
-    assert result.exit_code == 0, result.output
-    return root
+def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return quickstarted.copy(tmp_path_factory.mktemp("governance") / "ws")
 
 
 def ferry(workspace: Path, *args: str) -> Any:

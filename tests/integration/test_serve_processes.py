@@ -27,7 +27,7 @@ from misbehaving import install_model_kinds
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import RUN_ID, TRAINABLE_SETTINGS, fresh_database, register_run
+from conftest import RUN_ID, TRAINABLE_SETTINGS, Quickstarted, fresh_database, register_run
 from deploy_metrics import exported, from_monitor, referenced, unexported
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
@@ -57,7 +57,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def quickstarted(root: Path, extra: tuple[str, ...] = ()) -> Path:
+def quickstart_into(root: Path, extra: tuple[str, ...]) -> Path:
+    """A workspace of its own (one with a platform DB the template does not have)."""
     sets = [arg for setting in (*TRAINABLE_SETTINGS, *extra) for arg in ("--set", setting)]
     result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
     assert result.exit_code == 0, result.output
@@ -65,9 +66,9 @@ def quickstarted(root: Path, extra: tuple[str, ...] = ()) -> Path:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace(quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A trained, gated and promoted workspace, its platform DB a SQLite file."""
-    return quickstarted(tmp_path_factory.mktemp("serve") / "ws")
+    return quickstarted.copy(tmp_path_factory.mktemp("serve") / "ws")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -81,7 +82,7 @@ def any_workspace(
         return
     with fresh_database(f"ferryml_serve_{RUN_ID}") as url:
         extra = (f"storage.database_url={url}",)
-        yield quickstarted(tmp_path_factory.mktemp("serve-pg") / "ws", extra), extra
+        yield quickstart_into(tmp_path_factory.mktemp("serve-pg") / "ws", extra), extra
 
 
 TOKEN = "admin-token-of-the-process-tests"

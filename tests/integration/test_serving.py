@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS, register_run
+from conftest import TRAINABLE_SETTINGS, Quickstarted, register_run
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.features.build import read_events
@@ -36,11 +36,10 @@ from ferryml.storage.tables import labels, predictions
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectContext]:
-    root = tmp_path_factory.mktemp("serving") / "ws"
-    sets = [arg for setting in TRAINABLE_SETTINGS for arg in ("--set", setting)]
-    result = CliRunner().invoke(cli, ["quickstart", "--no-loop", "--workspace", str(root), *sets])
-    assert result.exit_code == 0, result.output
+def context(
+    quickstarted: Quickstarted, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProjectContext]:
+    root = quickstarted.copy(tmp_path_factory.mktemp("serving") / "ws")
     loaded = load_config(root / "configs" / "ferry.yaml", overrides=list(TRAINABLE_SETTINGS))
     context = ProjectContext.open(loaded)
     yield context

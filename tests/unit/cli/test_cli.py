@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TRAINABLE_SETTINGS
+from conftest import TRAINABLE_SETTINGS, Quickstarted
 from ferryml import __version__
 from ferryml.cli import app
 from ferryml.errors import ConfigError
@@ -147,10 +147,10 @@ def test_audit_verify_fails_on_an_edited_entry(tmp_path: Path) -> None:
     assert "audit" in output.lower()
 
 
-def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> None:
-    workspace = tmp_path / "qs"
-    code, output = invoke("quickstart", "--no-loop", "--workspace", str(workspace), *TRAINABLE)
-    assert code == 0, output
+def test_quickstart_runs_what_exists_and_says_what_does_not(
+    quickstarted: Quickstarted, tmp_path: Path
+) -> None:
+    output = quickstarted.output()  # `ferry quickstart --workspace NEW` with TRAINABLE
     assert "fraud rate" in output
     # config, init, generate, ingest, validate, features build, materialize, model train,
     # a gate per model, register, the explanation report and the stand-in approval the
@@ -168,6 +168,7 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     assert "quarantined" in output
     # a second run reuses the workspace and extends the same chain; the same data and seed
     # retrain the same model, which is not better than the champion: nothing is promoted
+    workspace = quickstarted.copy(tmp_path / "qs")
     code, output = invoke("quickstart", "--no-loop", "--workspace", str(workspace), *TRAINABLE)
     assert code == 0, output
     text = " ".join(output.split())
@@ -176,11 +177,13 @@ def test_quickstart_runs_what_exists_and_says_what_does_not(tmp_path: Path) -> N
     assert "champion: champion v1" in text
     assert "pr_auc better = 0 (limit delta > 0)" in text
     assert "nothing promoted" in text
-    assert "audit trail verified: 24 entries" in output  # the same config: recorded once
+    # 15 entries of the first run, the copy's workspace.relocate, 9 of this run (the same
+    # config: recorded once)
+    assert "audit trail verified: 25 entries" in output
     # the run ended by anchoring the verified head in MLflow too (it had loaded MLflow anyway)
     code, output = invoke("audit", "verify", "-c", str(workspace / "configs" / "ferry.yaml"))
     text = " ".join(output.split())
-    assert code == 0 and "MLflow tag ferryml.audit_head of experiment 'fraud': seq 24 is" in text
+    assert code == 0 and "MLflow tag ferryml.audit_head of experiment 'fraud': seq 25 is" in text
 
 
 def test_a_workspace_belongs_to_one_project(tmp_path: Path) -> None:
