@@ -54,7 +54,7 @@ SETTINGS: Mapping[str, Any] = {
     "training.split.test_days": 7,
     "training.models.lightgbm.n_estimators": 200,
     "training.models.ebm.interactions": 2,
-    "training.models.ebm.outer_bags": 2,
+    "training.models.ebm.outer_bags": 1,
     # fraud about six times as common as in the reference: the cost-minimizing threshold is
     # lower, and error-rate gaps between segments of a few hundred rows grow with it
     "gates.fairness.limits.false_positive_rate.max_difference": 0.2,
