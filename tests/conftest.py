@@ -124,13 +124,6 @@ def require_tool(name: str, install: str) -> Path:
     return Path(found)
 
 
-def free_port() -> int:
-    """A loopback port free now (for a server a test starts)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def answering(
     command: list[str], ready_url: str, log: Path, *, timeout: float = 60, **popen: Any

@@ -13,7 +13,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from conftest import answering, free_port, require_tool
+from conftest import answering, require_tool
+from ferryml.quickstart.server import free_port
 
 CHROMIUM_INSTALL = "apt-get install -y chromium chromium-driver"
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from typer.testing import CliRunner
 
 from conftest import require_tool
 from ferryml.cli import app
-from ferryml.quickstart.server import terminate
+from ferryml.quickstart.server import free_port, terminate
 
 LAB_LIST = all_labs()
 REFUSAL = re.compile(r"^(.*?)\s\|\|\s*echo\s+(.+)$")
@@ -47,12 +46,6 @@ LAB_PORT = "8000"
 
 def squeeze(text: str) -> str:
     return "".join(text.split())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import answering, free_port, require_tool
+from conftest import answering, require_tool
 from deploy_metrics import exported, from_monitor, referenced, unexported
 from ferryml.cli_monitor import _finish
 from ferryml.errors import ServiceUnavailableError
@@ -38,6 +38,7 @@ from ferryml.monitoring.performance import Outcomes
 from ferryml.monitoring.project import MonitorRun
 from ferryml.monitoring.times import US_PER_DAY, weekdays_of
 from ferryml.monitoring.traffic import Traffic
+from ferryml.quickstart.server import free_port
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 US = 1_000_000

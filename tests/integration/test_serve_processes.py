@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from deploy_metrics import exported, from_monitor, referenced, unexported
 from ferryml.cli import app as cli
 from ferryml.config.loader import load_config
 from ferryml.pipeline import ProjectContext
+from ferryml.quickstart.server import free_port
 from ferryml.serving.deployment import deployment_loader
 from ferryml.serving.predlog import Shipper
 from ferryml.storage.tables import predictions
@@ -49,12 +49,6 @@ EVENT = {
     "amount": 42.0,
     "currency": "EUR",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def quickstart_into(root: Path, extra: tuple[str, ...]) -> Path:
